@@ -1,0 +1,62 @@
+"""Relais: an SMS/WhatsApp help line for a social centre. `create_app` builds the web app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from flask import Flask
+
+from bot.config import load_settings
+from bot.db import make_engine, make_sessionmaker
+from bot.flows_store import FlowsStore
+from bot.nlu_client import NluClient
+from bot.pipeline import Services
+from bot.state import RedisStateStore
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then test_config."""
+    app = Flask(__name__)
+    app.config.from_mapping(load_settings().as_flask_config())
+    if test_config:
+        app.config.from_mapping(test_config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _extensions(app)
+    _blueprints(app)
+    from bot.cli import register
+
+    register(app)
+    return app
+
+
+def _extensions(app: Flask) -> None:
+    cfg = app.config
+    engine = make_engine(cfg["DATABASE_URL"])
+    connection = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+    nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"])
+    flows = FlowsStore(cfg["FLOWS_DIR"])
+    app.extensions["relais.db"] = engine
+    app.extensions["relais.redis"] = connection
+    app.extensions["relais.nlu"] = nlu
+    app.extensions["relais.flows"] = flows
+    app.extensions["relais.services"] = Services(
+        sessions=make_sessionmaker(engine),
+        states=RedisStateStore(connection, cfg["STATE_TTL"]),
+        nlu=nlu,
+        flows=flows.get,
+        clock=lambda: datetime.now(UTC),
+        pseudonym_key=cfg["PSEUDONYM_KEY"],
+    )
+
+
+def _blueprints(app: Flask) -> None:
+    from bot import dev, health, webhook
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    if app.config["DEV_MODE"]:
+        app.register_blueprint(dev.bp)

@@ -1,0 +1,116 @@
+"""Commands: `flask --app bot db upgrade`, `simulate`, `messages send`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from bot import db, outbound, pipeline
+from bot.state import MemoryStateStore
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to app."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(messages_cli)
+    app.cli.add_command(simulate)
+
+
+db_cli = AppGroup("db", help="Database schema.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    db.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("database schema is up to date")
+
+
+messages_cli = AppGroup("messages", help="Outbound messages.")
+
+
+@messages_cli.command("send")
+@click.argument("to")
+@click.argument("text")
+def messages_send(to: str, text: str) -> None:
+    """Send TEXT to TO (+32..., or whatsapp:+32...) through the worker."""
+    services = current_app.extensions["relais.services"]
+    form = pipeline.InboundForm(sid="", address=to, body="")
+    with services.sessions() as session:
+        contact = pipeline._contact(services, session, form)
+        message = outbound.create(session, contact, text, source="staff")
+        session.commit()
+    outbound.enqueue(current_app.extensions["relais.redis"], message.id)
+    click.echo(f"message {message.id} queued")
+
+
+@click.command("simulate")
+@click.option("--json", "json_file", type=click.File("r"), help="One message per line; '-' for stdin.")
+@click.option("--same-contact", is_flag=True, help="All lines from one contact (default: each fresh).")
+@click.option("--channel", type=click.Choice(["sms", "whatsapp"]), default="sms")
+@click.option("--at", "at", default=None, help="Local date and time, e.g. '2026-11-28 23:10'.")
+@click.option("--number", default="+32470000000", help="The contact's number.")
+def simulate(json_file: IO[str] | None, same_contact: bool, channel: str, at: str | None,
+             number: str) -> None:
+    """Talk to the real engine and NLU with a scratch database; nothing is sent."""
+    services = _scratch_services(at)
+    if json_file is None:
+        _chat(services, channel, number)
+        return
+    for index, line in enumerate(json_file):
+        text = line.rstrip("\n")
+        address = number if same_contact else f"+3247{index:07d}"
+        click.echo(json.dumps(_simulate_one(services, channel, address, text), ensure_ascii=False))
+
+
+def _scratch_services(at: str | None) -> pipeline.Services:
+    base: pipeline.Services = current_app.extensions["relais.services"]
+    scratch = Path(tempfile.mkdtemp(prefix="relais-sim-")) / "sim.db"
+    url = f"sqlite:///{scratch}"
+    db.upgrade(url)
+    flows = base.flows()
+    clock = (lambda: datetime.now(UTC))
+    if at:
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(flows.schedule.timezone))
+        clock = (lambda: moment)
+    return pipeline.Services(sessions=db.make_sessionmaker(db.make_engine(url)),
+                             states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
+                             clock=clock, pseudonym_key=base.pseudonym_key)
+
+
+def _simulate_one(services: pipeline.Services, channel: str, number: str, text: str) -> dict[str, Any]:
+    address = f"whatsapp:{number}" if channel == "whatsapp" else number
+    form = pipeline.InboundForm(sid=f"SIM{uuid.uuid4().hex}", address=address, body=text)
+    replies = pipeline.handle_inbound(services, form)
+    with services.sessions() as session:
+        from sqlalchemy import select
+
+        from bot.models import Message
+
+        message = session.scalars(select(Message).where(Message.sid == form.sid)).one()
+        return {"text": text, "intent": message.intent, "confidence": message.confidence,
+                "language": message.language, "priority": message.priority, "replies": replies,
+                "understood_by": message.understood_by, "needs_review": message.needs_review}
+
+
+def _chat(services: pipeline.Services, channel: str, number: str) -> None:
+    click.echo("Relais simulator: type a message, Ctrl-D to quit. Nothing is sent.")
+    for line in sys.stdin if not sys.stdin.isatty() else iter(lambda: click.prompt(">", default="",
+                                                                                  show_default=False), None):
+        result = _simulate_one(services, channel, number, line.rstrip("\n"))
+        for reply in result["replies"]:
+            click.echo(reply)
+        click.echo(click.style(f"  [{result['intent']} {result['confidence'] or 0:.2f} "
+                               f"{result['language']} {result['priority'] or '-'}]", dim=True))

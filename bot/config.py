@@ -1,0 +1,126 @@
+"""Configuration, read from environment variables only (a `.env` file is read when present).
+
+Every variable is documented in the README with its default. A variable that is set
+but malformed stops the app at start with a message that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_AUTH_TOKEN = "dev-auth-token-not-secret"
+DEV_ACCOUNT_SID = "AC" + "0" * 32
+
+
+class ConfigError(RuntimeError):
+    """A configuration variable is missing or malformed."""
+
+
+def envbool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a strict boolean: only 'true' or 'false' (any case) are accepted."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def envfloat(env: Mapping[str, str], name: str, default: float) -> float:
+    """Read a number, naming the variable when it is not one."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+
+
+def envint(env: Mapping[str, str], name: str, default: int) -> int:
+    """Read an integer, naming the variable when it is not one."""
+    return int(envfloat(env, name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the worker read from the environment."""
+
+    port: int
+    public_base_url: str
+    database_url: str
+    redis_url: str
+    rasa_url: str
+    nlu_timeout: float
+    flows_dir: Path
+    state_ttl: int
+    secret_key: str
+    pseudonym_key: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_sms_from: str
+    twilio_whatsapp_from: str
+    twilio_api_base_url: str
+    twilio_timeout: float
+    dev_mode: bool
+    log_level: str
+
+    def as_flask_config(self) -> dict[str, Any]:
+        """The settings as upper-case Flask config keys."""
+        return {k.upper(): v for k, v in self.__dict__.items()}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment; raise ConfigError naming a bad variable."""
+    if env is None:
+        _load_dotenv()
+        env = os.environ
+    sid = env.get("TWILIO_ACCOUNT_SID", "")
+    token = env.get("TWILIO_AUTH_TOKEN", "")
+    if bool(sid) != bool(token):
+        raise ConfigError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
+    dev_mode = not sid
+    port = envint(env, "PORT", 5000)
+    public_base_url = env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if not dev_mode:
+            raise ConfigError("SECRET_KEY is required when Twilio credentials are set")
+        secret_key = "dev-secret-key-not-secret"
+    return Settings(
+        port=port,
+        public_base_url=public_base_url.rstrip("/"),
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'relais.db'}",
+        redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
+        nlu_timeout=envfloat(env, "NLU_TIMEOUT", 1.5),
+        flows_dir=Path(env.get("FLOWS_DIR") or ROOT / "flows"),
+        state_ttl=envint(env, "STATE_TTL", 6 * 3600),
+        secret_key=secret_key,
+        pseudonym_key=env.get("PSEUDONYM_KEY") or secret_key,
+        twilio_account_sid=sid or DEV_ACCOUNT_SID,
+        twilio_auth_token=token or DEV_AUTH_TOKEN,
+        twilio_sms_from=env.get("TWILIO_SMS_FROM") or "+32460000000",
+        twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or "whatsapp:+32460000000",
+        twilio_api_base_url=(
+            env.get("TWILIO_API_BASE_URL")
+            or (f"http://127.0.0.1:{port}/dev/twilio" if dev_mode else "")
+        ).rstrip("/"),
+        twilio_timeout=envfloat(env, "TWILIO_TIMEOUT", 10.0),
+        dev_mode=dev_mode,
+        log_level=env.get("LOG_LEVEL") or "INFO",
+    )
+
+
+def _load_dotenv() -> None:
+    dotenv = ROOT / ".env"
+    if dotenv.exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(dotenv, override=False)

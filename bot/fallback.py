@@ -1,0 +1,36 @@
+"""A keyword classifier built from the flows, used when the NLU service cannot answer. Pure."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from bot.flows import Flows
+from bot.text import normalize
+
+FALLBACK_CONFIDENCE = 0.5
+# Safety first: when a message has both an urgent word and another, urgent wins.
+WEIGHTS = {"urgent": 3.0, "talk_to_someone": 1.5}
+
+
+def classify(text: str, flows: Flows) -> tuple[str, float]:
+    """The intent whose keywords the text holds most, or ('nlu_fallback', 0.0)."""
+    norm = normalize(text)
+    padded = f" {norm} "
+    words = norm.split()
+    best, best_score = "nlu_fallback", 0.0
+    for route in flows.intents.values():
+        score = 0.0
+        for keywords in route.keywords.values():
+            for keyword in keywords:
+                if not keyword:
+                    continue
+                if f" {keyword} " in padded:
+                    score += 1.0
+                elif " " not in keyword and len(keyword) >= 6 and any(
+                    fuzz.ratio(keyword, w) >= 85 for w in words
+                ):
+                    score += 0.8
+        score *= WEIGHTS.get(route.intent, 1.0)
+        if score > best_score:
+            best, best_score = route.intent, score
+    return (best, FALLBACK_CONFIDENCE) if best_score else ("nlu_fallback", 0.0)

@@ -1,0 +1,39 @@
+"""GET /healthz (state of Redis, the database and the NLU service) and GET /metrics."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+bp = Blueprint("health", __name__)
+
+INBOUND = Counter("relais_inbound_messages_total", "Inbound messages answered", ["understood_by"])
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 while the database answers (the help line can then still reply); details per part."""
+    ext = current_app.extensions
+    checks = {"database": "ok", "redis": "ok", "nlu": "ok"}
+    try:
+        with ext["relais.services"].sessions() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        checks["database"] = "down"
+    try:
+        ext["relais.redis"].ping()
+    except redis.RedisError:
+        checks["redis"] = "down"
+    if not ext["relais.nlu"].ping():
+        checks["nlu"] = "down (keyword fallback in use)"
+    status = 200 if checks["database"] == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "down", **checks), status
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

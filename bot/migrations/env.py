@@ -1,0 +1,17 @@
+"""Alembic environment: migrations run against the URL that bot.db.upgrade passes."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from bot.db import make_engine
+from bot.models import Base
+
+config = context.config
+engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

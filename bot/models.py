@@ -1,0 +1,112 @@
+"""The record: contacts, messages and cases, in SQLite or PostgreSQL via SQLAlchemy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite keeps no timezone) and always returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Contact(Base):
+    """A person who texts the centre, one per address (an SMS number or a WhatsApp id)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(2))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    messages: Mapped[list[Message]] = relationship(back_populates="contact")
+
+
+class Message(Base):
+    """One SMS or WhatsApp message, in or out. Inbound messages are unique on Twilio's sid."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16), default="contact")
+    intent: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    understood_by: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(2))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_reason: Mapped[str | None] = mapped_column(String(64))
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="messages")
+
+
+class Case(Base):
+    """A thread a social worker must look at, opened by the message that caused it."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    priority: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

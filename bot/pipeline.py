@@ -1,0 +1,241 @@
+"""The inbound path: store first, then understand, answer and record, exactly once per sid.
+
+Used by the webhook and by the simulator. Everything outside (database, state store,
+NLU, clock, flows) comes in through `Services`, so the simulator can swap the parts
+that must not touch production.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Protocol
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import engine, fallback, sms
+from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
+from bot.errors import NluUnavailable
+from bot.flows import Flows
+from bot.models import Case, Contact, Message, utcnow
+from bot.nlu_client import NluClient
+from bot.privacy import pseudonym
+from bot.text import clean
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_BODY = 10_000
+REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
+SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
+              "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
+
+
+class StateStore(Protocol):
+    def load(self, contact_id: int) -> State: ...
+    def save(self, contact_id: int, state: State) -> None: ...
+
+
+@dataclass
+class Services:
+    """The outside parts the inbound path uses."""
+
+    sessions: sessionmaker[Session]
+    states: StateStore
+    nlu: NluClient | None
+    flows: Callable[[], Flows]
+    clock: Callable[[], datetime]
+    pseudonym_key: str
+
+
+@dataclass(frozen=True)
+class InboundForm:
+    """The fields of Twilio's inbound request that Relais uses."""
+
+    sid: str
+    address: str
+    body: str
+    num_media: int = 0
+    media: tuple[dict[str, str], ...] = ()
+
+    @property
+    def channel(self) -> str:
+        """'whatsapp' for whatsapp:+... senders, else 'sms'."""
+        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+
+    @property
+    def country(self) -> str | None:
+        """The sender's country code from the number (BE, FR, ...), or None."""
+        number = self.address.removeprefix("whatsapp:")
+        try:
+            return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+        except phonenumbers.NumberParseException:
+            return None
+
+
+class BadRequest(ValueError):
+    """The request lacks what is needed to answer anyone."""
+
+
+def parse_form(form: dict[str, str] | object) -> InboundForm:
+    """Read Twilio's form fields; raise BadRequest when there is no sender."""
+    get = form.get  # type: ignore[attr-defined]
+    address = str(get("From") or "").strip()
+    if not address:
+        raise BadRequest("no From")
+    sid = str(get("MessageSid") or get("SmsMessageSid") or "").strip()[:64] or f"local-{uuid.uuid4().hex}"
+    try:
+        num_media = max(0, min(int(get("NumMedia") or 0), 10))
+    except ValueError:
+        num_media = 0
+    media = tuple(
+        {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
+        for i in range(num_media)
+    )
+    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media)
+
+
+def handle_inbound(svc: Services, form: InboundForm) -> list[str]:
+    """Store the message, then answer it once; a duplicate sid gets the first answer again."""
+    message_id, contact_id, is_new = _store(svc, form)
+    if not is_new:
+        return _replay(svc, message_id)
+    try:
+        return _process(svc, form, message_id, contact_id)
+    except Exception:
+        log.exception("inbound message %s could not be processed; safe reply sent", message_id)
+        return _safe_reply(svc, form, message_id, contact_id)
+
+
+def _store(svc: Services, form: InboundForm) -> tuple[int, int, bool]:
+    with svc.sessions() as session:
+        contact = _contact(svc, session, form)
+        message = Message(contact_id=contact.id, direction="in", sid=form.sid, channel=form.channel,
+                          body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
+                          media=list(form.media) or None, status="received")
+        session.add(message)
+        contact.last_inbound_at = utcnow()
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            existing = session.scalars(select(Message).where(Message.sid == form.sid)).one()
+            log.info("duplicate inbound %s for contact %s", existing.id, contact.pseudonym)
+            return existing.id, existing.contact_id, False
+        log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
+        return message.id, contact.id, True
+
+
+def _contact(svc: Services, session: Session, form: InboundForm) -> Contact:
+    query = select(Contact).where(Contact.address == form.address)
+    contact = session.scalars(query).one_or_none()
+    if contact:
+        return contact
+    contact = Contact(address=form.address, channel=form.channel, country=form.country,
+                      pseudonym=pseudonym(form.address, svc.pseudonym_key))
+    session.add(contact)
+    try:
+        session.commit()
+    except IntegrityError:  # the same new person's other message won the race
+        session.rollback()
+        return session.scalars(query).one()
+    return contact
+
+
+def _replay(svc: Services, message_id: int) -> list[str]:
+    deadline = time.monotonic() + REPLAY_WAIT
+    while True:
+        with svc.sessions() as session:
+            message = session.get(Message, message_id)
+            if message is not None and message.processed_at is not None:
+                replies = session.scalars(select(Message.body).where(Message.in_reply_to_id == message_id)
+                                          .order_by(Message.id))
+                return list(replies)
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(0.05)
+
+
+def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int) -> list[str]:
+    flows = svc.flows()
+    with svc.sessions() as session:
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        owned = contact.owner_id is not None
+    if owned:  # a social worker holds this thread: the bot stays silent
+        _record(svc, form, message_id, contact_id, None, [], review=None)
+        return []
+    state = svc.states.load(contact_id)
+    if state.lang is None and contact.language:
+        state = engine.State(lang=contact.language, lang_locked=True)
+    incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country)
+    meaning, review = engine.interpret(state, incoming, flows), None
+    if meaning is None:
+        meaning, review = _understand(svc, incoming.text, flows, message_id)
+    outcome = engine.respond(state, incoming, meaning, svc.clock(), flows)
+    replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review)
+    svc.states.save(contact_id, outcome.state)
+    return replies
+
+
+def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tuple[Interpretation, str | None]:
+    if svc.nlu is not None:
+        try:
+            result = svc.nlu.parse(text, message_id=str(message_id))
+            return Interpretation(result.intent, result.confidence, "nlu"), None
+        except NluUnavailable as exc:
+            log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
+    intent, confidence = fallback.classify(text, flows)
+    return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
+
+
+def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
+            outcome: engine.Outcome | None, replies: list[str], review: str | None) -> list[str]:
+    prepared = [sms.prepare(text, form.channel) for text in replies]
+    with svc.sessions() as session, session.begin():
+        message = session.get(Message, message_id)
+        contact = session.get(Contact, contact_id)
+        assert message is not None and contact is not None
+        message.processed_at = utcnow()
+        message.status = "processed"
+        if review:
+            message.needs_review, message.review_reason = True, review
+        if outcome is not None:
+            message.intent, message.confidence = outcome.intent, outcome.confidence
+            message.understood_by, message.language = outcome.source, outcome.language
+            message.priority = outcome.priority
+            contact.language = outcome.language
+            _apply_actions(session, outcome.actions, contact, message)
+        for body in prepared:
+            info = sms.segment_info(body)
+            session.add(Message(contact_id=contact_id, direction="out", channel=form.channel,
+                                body=body, status="replied", source="bot", in_reply_to_id=message_id,
+                                segments=info.segments if form.channel == "sms" else None,
+                                encoding=info.encoding if form.channel == "sms" else None))
+    log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
+             outcome.intent if outcome else None, outcome.source if outcome else "silent", len(prepared))
+    return prepared
+
+
+def _apply_actions(session: Session, actions: list[object], contact: Contact, message: Message) -> None:
+    for action in actions:
+        if isinstance(action, OpenCase):
+            session.add(Case(contact_id=contact.id, message_id=message.id,
+                             priority=action.priority, reason=action.reason[:255]))
+        elif isinstance(action, OptOut):
+            contact.opted_out = True
+        elif isinstance(action, OptIn):
+            contact.opted_out = False
+
+
+def _safe_reply(svc: Services, form: InboundForm, message_id: int, contact_id: int) -> list[str]:
+    try:
+        return _record(svc, form, message_id, contact_id, None, [SAFE_REPLY], review="processing_error")
+    except Exception:
+        log.exception("could not record the safe reply to inbound %s", message_id)
+        return [sms.prepare(SAFE_REPLY, form.channel)]

@@ -1,0 +1,108 @@
+"""Reading what people type: normalising, number words, day references. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, timedelta
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_NON_WORD = re.compile(r"[^\w\s]+")
+_SPACES = re.compile(r"\s+")
+
+NUMBER_WORDS = {
+    # fr
+    "zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5,
+    "six": 6, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
+    # nl
+    "nul": 0, "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
+    "zeven": 7, "acht": 8, "negen": 9, "tien": 10,
+    # en
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+}
+
+# Day names and abbreviations people type, mapped to Python's weekday numbers.
+WEEKDAY_WORDS = {
+    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5,
+    "dimanche": 6, "lun": 0, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
+    "maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4,
+    "zaterdag": 5, "zondag": 6, "ma": 0, "di": 1, "wo": 2, "do": 3, "vr": 4, "za": 5,
+    "zo": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4,
+    "sat": 5, "sun": 6,
+}
+# Short forms that are also common words ("ma" soeur, "do" you) only count next to a
+# question about opening ("ouvert", "open").
+_AMBIGUOUS_DAYS = {"ma", "di", "wo", "do", "vr", "za", "zo", "mon", "sun", "sat", "mer",
+                   "jeu", "lun", "ven", "sam", "dim", "tue", "wed", "thu", "fri"}
+_OPEN_WORDS = {"ouvert", "ouverts", "ouvre", "ouvrez", "open", "opened", "ferme", "closed",
+               "gesloten", "dicht", "horaire", "horaires", "uren", "hours"}
+RELATIVE_DAYS = {
+    "aujourdhui": 0, "auj": 0, "ajd": 0, "aujourd": 0, "ojd": 0, "today": 0,
+    "tonight": 0, "vandaag": 0, "vanavond": 0, "demain": 1, "dmain": 1, "2main": 1,
+    "tomorrow": 1, "tmrw": 1, "morgen": 1, "apresdemain": 2, "overmorgen": 2,
+}
+_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?\b")
+
+
+def clean(text: str) -> str:
+    """Drop control and bidi-override characters; keep line breaks."""
+    return _CONTROL.sub("", text).replace("\r\n", "\n").strip()
+
+
+def strip_accents(text: str) -> str:
+    """'Réouverture' -> 'Reouverture'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, no punctuation, single spaces: the form keywords match."""
+    text = strip_accents(clean(text)).lower().replace("'", "").replace("’", "")
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a normalised text."""
+    return normalize(text).split()
+
+
+def as_number(text: str) -> int | None:
+    """'2', ' 2. ', 'deux', 'twee' -> 2; None when the message is not just a number."""
+    norm = normalize(text)
+    if norm.isdigit() and len(norm) <= 2:
+        return int(norm)
+    return NUMBER_WORDS.get(norm)
+
+
+def day_reference(text: str, today: date) -> date | None:
+    """The day a message asks about ('samedi', 'demain', '25/12'), or None."""
+    words = tokens(text.replace("'", " "))
+    joined = "".join(words)
+    for word in words:
+        if word in RELATIVE_DAYS:
+            return today + timedelta(days=RELATIVE_DAYS[word])
+    if "apresdemain" in joined:
+        return today + timedelta(days=2)
+    asks_opening = any(w in _OPEN_WORDS for w in words)
+    for word in words:
+        weekday = WEEKDAY_WORDS.get(word)
+        if weekday is not None and (word not in _AMBIGUOUS_DAYS or asks_opening):
+            return today + timedelta(days=(weekday - today.weekday()) % 7)
+    match = _DATE.search(text)
+    if match:
+        return _explicit_date(match, today)
+    return None
+
+
+def _explicit_date(match: re.Match[str], today: date) -> date | None:
+    day, month, year = int(match[1]), int(match[2]), match[3]
+    try:
+        if year:
+            full_year = int(year) + (2000 if len(year) == 2 else 0)
+            return date(full_year, month, day)
+        candidate = date(today.year, month, day)
+        return candidate if candidate >= today else date(today.year + 1, month, day)
+    except ValueError:
+        return None

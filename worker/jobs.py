@@ -1,0 +1,80 @@
+"""RQ job functions: plain functions that take ids, run in an app context, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import requests
+from flask import Flask
+
+from bot.errors import TransportError
+from bot.models import Contact, Message
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _app() -> Flask:
+    from bot import create_app
+
+    return create_app()
+
+
+def send_message(message_id: int) -> str:
+    """Send one outbox message through Twilio; a message is never sent twice."""
+    app = _app()
+    with app.app_context():
+        from bot import twilio_client
+
+        sessions = app.extensions["relais.services"].sessions
+        with sessions() as session, session.begin():
+            message = session.get(Message, message_id)
+            if message is None or message.status != "queued":
+                return f"skipped ({message.status if message else 'missing'})"
+            message.status = "sending"  # claimed: a second run of this job stops above
+            contact = session.get(Contact, message.contact_id)
+            assert contact is not None
+            to, body, channel = contact.address, message.body, message.channel
+        cfg = app.config
+        sender = cfg["TWILIO_WHATSAPP_FROM"] if channel == "whatsapp" else cfg["TWILIO_SMS_FROM"]
+        client = twilio_client.make_client(_settings(app))
+        try:
+            sent = twilio_client.send(client, sender, to, body, cfg["PUBLIC_BASE_URL"] + "/twilio/status")
+        except TransportError as exc:
+            _finish(sessions, message_id, "failed" if exc.permanent else "queued", code=exc.code)
+            if exc.permanent:
+                log.warning("outbound %s refused by Twilio (%s): not retried", message_id, exc.code)
+                return "failed"
+            raise
+        except requests.ConnectionError:
+            _finish(sessions, message_id, "queued")  # nothing reached Twilio: a retry is safe
+            raise
+        except requests.Timeout:
+            # Twilio may have sent it: retrying could send it twice. A human checks.
+            _finish(sessions, message_id, "unknown", review="send_timeout")
+            log.warning("outbound %s timed out: marked for review, not retried", message_id)
+            return "unknown"
+        _finish(sessions, message_id, sent.status, sid=sent.sid)
+        log.info("outbound %s accepted by Twilio", message_id)
+        return sent.status
+
+
+def _settings(app: Flask):  # type: ignore[no-untyped-def]
+    from bot.config import Settings
+
+    fields = Settings.__dataclass_fields__
+    return Settings(**{name: app.config[name.upper()] for name in fields})
+
+
+def _finish(sessions, message_id: int, status: str, *, sid: str | None = None,  # type: ignore[no-untyped-def]
+            code: int | None = None, review: str | None = None) -> None:
+    with sessions() as session, session.begin():
+        message = session.get(Message, message_id)
+        if sid:
+            message.sid = sid
+        message.status = status
+        if code:
+            message.error_code = code
+        if review:
+            message.needs_review, message.review_reason = True, review
