@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 bp = Blueprint("health", __name__)
-
-INBOUND = Counter("relais_inbound_messages_total", "Inbound messages answered", ["understood_by"])
-
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import engine, fallback, sms
+from bot import engine, fallback, metrics, sms
 from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
@@ -84,7 +84,11 @@ class BadRequest(ValueError):
 
 def parse_form(form: dict[str, str] | object) -> InboundForm:
     """Read Twilio's form fields; raise BadRequest when there is no sender."""
-    get = form.get  # type: ignore[attr-defined]
+
+    def get(name: str) -> str:
+        # PostgreSQL text cannot hold NUL: keep a visible trace of it instead.
+        return str(form.get(name) or "").replace("\x00", "\ufffd")  # type: ignore[attr-defined]
+
     address = str(get("From") or "").strip()
     if not address:
         raise BadRequest("no From")
@@ -186,9 +190,11 @@ def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int)
 def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tuple[Interpretation, str | None]:
     if svc.nlu is not None:
         try:
-            result = svc.nlu.parse(text, message_id=str(message_id))
+            with metrics.NLU_SECONDS.time():
+                result = svc.nlu.parse(text, message_id=str(message_id))
             return Interpretation(result.intent, result.confidence, "nlu"), None
         except NluUnavailable as exc:
+            metrics.NLU_FAILURES.inc()
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
@@ -217,6 +223,7 @@ def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
                                 body=body, status="replied", source="bot", in_reply_to_id=message_id,
                                 segments=info.segments if form.channel == "sms" else None,
                                 encoding=info.encoding if form.channel == "sms" else None))
+    metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
     log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
              outcome.intent if outcome else None, outcome.source if outcome else "silent", len(prepared))
     return prepared

@@ -7,6 +7,7 @@ instead of 160. French replies are made GSM-7-safe before they leave on SMS.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ _REPLACEMENTS = {
     "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u200b": "",
     "œ": "oe", "Œ": "OE", "æ": "ae", "•": "-", "·": "-",
 }
+
+
+_QUOTE_OPEN = re.compile(r"«[\s\u00a0\u202f]*")
+_QUOTE_CLOSE = re.compile(r"[\s\u00a0\u202f]*»")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ def to_gsm7(text: str) -> str:
     Characters with no GSM-7 equivalent (emoji, other scripts) are left as they are:
     the message then goes out as UCS-2, which is better than losing them.
     """
+    # French quotes hug their words with spaces: « oui » -> "oui"
+    text = _QUOTE_OPEN.sub('"', _QUOTE_CLOSE.sub('"', text))
     out: list[str] = []
     for char in text:
         if char in GSM7_BASIC or char in GSM7_EXTENSION:
