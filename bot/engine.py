@@ -120,21 +120,27 @@ def _menu_choices(state: State, flows: Flows) -> tuple[Choice, ...]:
     return flows.steps[flows.start].choices
 
 
+def _to_step(step: str, source: str, flows: Flows) -> Interpretation:
+    """Going to a step, labelled with the intent that leads there (for records and stats)."""
+    intent = next((r.intent for r in flows.intents.values() if r.step == step), None)
+    return Interpretation(intent, 1.0, source, goto=step)
+
+
 def _by_number(state: State, number: int, flows: Flows) -> Interpretation:
     if number == 0:
-        return Interpretation(None, 1.0, "menu", goto=flows.human)
+        return _to_step(flows.human, "menu", flows)
     choices = _menu_choices(state, flows)
     if 1 <= number <= len(choices):
-        return Interpretation(None, 1.0, "menu", goto=choices[number - 1].goto)
-    return Interpretation(None, 1.0, "menu", goto="not_understood")
+        return _to_step(choices[number - 1].goto, "menu", flows)
+    return _to_step("not_understood", "menu", flows)
 
 
 def _keyword(norm: str, flows: Flows) -> Interpretation | None:
     for keyword in flows.keywords:
         for words in keyword.words.values():
             if norm in words:
-                return Interpretation(None, 1.0, "keyword", goto=keyword.goto or flows.start,
-                                      language=keyword.language)
+                meaning = _to_step(keyword.goto or flows.start, "keyword", flows)
+                return replace(meaning, language=keyword.language)
     return None
 
 
@@ -146,7 +152,7 @@ def _by_label(state: State, norm: str, flows: Flows) -> Interpretation | None:
         candidates += [w for words in choice.keywords.values() for w in words]
         for candidate in candidates:
             if norm == candidate or (len(norm) >= 5 and fuzz.ratio(norm, candidate) >= FUZZY_MIN):
-                return Interpretation(None, 1.0, "menu", goto=choice.goto)
+                return _to_step(choice.goto, "menu", flows)
     return None
 
 
@@ -207,8 +213,7 @@ def _render(step: Step, ctx: answers.Context) -> str:
 def _actions(step: Step, meaning: Interpretation) -> list[object]:
     actions: list[object] = []
     if step.open_case:
-        reason = f"intent {meaning.intent} ({meaning.confidence:.2f}, {meaning.source})" \
-            if meaning.intent else f"menu choice ({step.name})"
+        reason = f"{meaning.source}: {meaning.intent or step.name} ({meaning.confidence:.2f})"
         actions.append(OpenCase(step.open_case, reason))
     if step.do == "stop":
         actions.append(OptOut())
