@@ -78,13 +78,15 @@ def _scratch_services(at: str | None) -> pipeline.Services:
     scratch = Path(tempfile.mkdtemp(prefix="relais-sim-")) / "sim.db"
     url = f"sqlite:///{scratch}"
     db.upgrade(url)
-    flows = base.flows()
-    clock = (lambda: datetime.now(UTC))
+    moment = None
     if at:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(flows.schedule.timezone))
-        clock = (lambda: moment)
+            moment = moment.replace(tzinfo=ZoneInfo(base.flows().schedule.timezone))
+
+    def clock() -> datetime:
+        return moment or datetime.now(UTC)
+
     return pipeline.Services(sessions=db.make_sessionmaker(db.make_engine(url)),
                              states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
                              clock=clock, pseudonym_key=base.pseudonym_key)

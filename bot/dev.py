@@ -63,7 +63,7 @@ def phone_messages() -> Response:
     """Messages the fake Twilio accepted for one address, after a given index."""
     address = request.args.get("to", "")
     since = int(request.args.get("since", "0") or 0)
-    raw = _redis().lrange(SENT_KEY, since, -1)
+    raw: list[bytes] = _redis().lrange(SENT_KEY, since, -1)  # type: ignore[assignment]
     items = [json.loads(r) for r in raw]
     return jsonify(next=since + len(items),
                    messages=[m for m in items if m["to"].removeprefix("whatsapp:") == address.removeprefix("whatsapp:")])

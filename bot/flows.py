@@ -137,7 +137,7 @@ def load_flows(directory: Path | str) -> Flows:
     return _build(docs, digest)
 
 
-def _read(path: Path) -> _Node:
+def _read(path: Path) -> Any:
     loader = _LineLoader(path.read_text(encoding="utf-8"))
     loader.relais_file = path.name  # type: ignore[attr-defined]
     try:
@@ -204,11 +204,19 @@ def _build(docs: dict[str, _Node], version: str) -> Flows:
     return flows
 
 
+def _file(node: Any) -> str:
+    return str(getattr(node, "file", "?"))
+
+
+def _line(node: Any) -> int | None:
+    return getattr(node, "line", None)
+
+
 def _require(node: Any, key: str, kind: type) -> Any:
     value = node.get(key) if isinstance(node, dict) else None
     if not isinstance(value, kind):
         line = getattr(node, "line", None)
-        raise FlowError(getattr(node, "file", "?"), line, f"'{key}' is missing or not a {kind.__name__}")
+        raise FlowError(_file(node), line, f"'{key}' is missing or not a {kind.__name__}")
     return value
 
 
@@ -219,13 +227,13 @@ def _texts(raw: Any, languages: tuple[str, ...], what: str) -> dict[str, str]:
         raise FlowError("?", None, f"{what} must give a text per language ({', '.join(languages)})")
     missing = [lang for lang in languages if not str(raw.get(lang) or "").strip()]
     if missing:
-        raise FlowError(raw.file, raw.line, f"{what} has no text in {', '.join(missing)}")
+        raise FlowError(_file(raw), _line(raw), f"{what} has no text in {', '.join(missing)}")
     for lang, value in raw.items():
         names = {f for _, f, _, _ in string.Formatter().parse(str(value)) if f}
         unknown = names - PLACEHOLDERS - {"until", "when", "day", "slots", "time", "reason",
                                           "week", "start", "end", "number", "label", "name"}
         if unknown:
-            raise FlowError(raw.file, raw.line, f"{what} ({lang}) uses an unknown placeholder "
+            raise FlowError(_file(raw), _line(raw), f"{what} ({lang}) uses an unknown placeholder "
                             f"{{{sorted(unknown)[0]}}}")
     return {lang: str(raw[lang]).rstrip("\n") for lang in languages}
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Protocol
 
 import phonenumbers
 from sqlalchemy import select
@@ -82,12 +83,12 @@ class BadRequest(ValueError):
     """The request lacks what is needed to answer anyone."""
 
 
-def parse_form(form: dict[str, str] | object) -> InboundForm:
+def parse_form(form: Mapping[str, str]) -> InboundForm:
     """Read Twilio's form fields; raise BadRequest when there is no sender."""
 
     def get(name: str) -> str:
         # PostgreSQL text cannot hold NUL: keep a visible trace of it instead.
-        return str(form.get(name) or "").replace("\x00", "\ufffd")  # type: ignore[attr-defined]
+        return str(form.get(name) or "").replace("\x00", "\ufffd")
 
     address = str(get("From") or "").strip()
     if not address:

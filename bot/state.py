@@ -21,7 +21,7 @@ class RedisStateStore:
     def load(self, contact_id: int) -> State:
         """The contact's state, or a fresh one when Redis has none or does not answer."""
         try:
-            raw = self.client.get(f"relais:state:{contact_id}")
+            raw: bytes | None = self.client.get(f"relais:state:{contact_id}")  # type: ignore[assignment]
         except redis.RedisError as exc:
             log.warning("state unavailable for contact %s: %s", contact_id, exc.__class__.__name__)
             return State()

@@ -1,7 +1,7 @@
 """contacts messages cases
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 17:24:57.154920
 """
 
