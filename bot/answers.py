@@ -111,7 +111,7 @@ def _day_answer(flows: Flows, lang: str, now: datetime, day: date) -> str:
     reason = _closed_reason(info, flows, lang)
     text = flows.text("hours_day_closed", lang).format(day=label) + (f" ({reason})." if reason else ".")
     start_of_day = datetime.combine(day, time(0, 0), flows.schedule.tz)
-    return " ".join([text, _next(flows, lang, max(start_of_day, now))])
+    return " ".join([text, _next(flows, lang, now, search_from=max(start_of_day, now))])
 
 
 def _closed_reason(info: h.DayHours, flows: Flows, lang: str) -> str:
@@ -138,8 +138,9 @@ def _when(flows: Flows, lang: str, now: datetime, moment: datetime) -> str:
         day=fmt_day(moment.date(), today, flows, lang), time=fmt_time(moment.time(), lang))
 
 
-def _next(flows: Flows, lang: str, now: datetime) -> str:
-    moment = h.next_opening(flows.schedule, now)
+def _next(flows: Flows, lang: str, now: datetime, search_from: datetime | None = None) -> str:
+    """'Nous rouvrons lundi a 9h', the day named from today even when the search starts later."""
+    moment = h.next_opening(flows.schedule, search_from or now)
     if moment is None:
         return flows.text("hours_no_next", lang)
     return flows.text("hours_next", lang).format(when=_when(flows, lang, now, moment))

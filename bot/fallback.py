@@ -8,8 +8,8 @@ from bot.flows import Flows
 from bot.text import normalize
 
 FALLBACK_CONFIDENCE = 0.5
-# Safety first: when a message has both an urgent word and another, urgent wins.
-WEIGHTS = {"urgent": 3.0, "talk_to_someone": 1.5}
+# Safety first: one urgent word outweighs any number of other words.
+SAFETY_FIRST = "urgent"
 
 
 def classify(text: str, flows: Flows) -> tuple[str, float]:
@@ -30,7 +30,8 @@ def classify(text: str, flows: Flows) -> tuple[str, float]:
                     fuzz.ratio(keyword, w) >= 85 for w in words
                 ):
                     score += 0.8
-        score *= WEIGHTS.get(route.intent, 1.0)
+        if score and route.intent == SAFETY_FIRST:
+            return SAFETY_FIRST, FALLBACK_CONFIDENCE
         if score > best_score:
             best, best_score = route.intent, score
     return (best, FALLBACK_CONFIDENCE) if best_score else ("nlu_fallback", 0.0)

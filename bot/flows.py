@@ -222,9 +222,15 @@ def _require(node: Any, key: str, kind: type) -> Any:
 
 def _texts(raw: Any, languages: tuple[str, ...], what: str) -> dict[str, str]:
     if isinstance(raw, str):
-        return {lang: raw for lang in languages}
+        raw_dict = _Node({lang: raw for lang in languages})
+        raw_dict.file, raw_dict.line = "?", None
+        raw = raw_dict
     if not isinstance(raw, dict):
         raise FlowError("?", None, f"{what} must give a text per language ({', '.join(languages)})")
+    stray = [str(key) for key in raw if key not in languages]
+    if stray:
+        raise FlowError(_file(raw), _line(raw), f"{what} has '{stray[0]}', which is not a language "
+                        f"({', '.join(languages)}); a text with a comma in {{...}} must be in quotes")
     missing = [lang for lang in languages if not str(raw.get(lang) or "").strip()]
     if missing:
         raise FlowError(_file(raw), _line(raw), f"{what} has no text in {', '.join(missing)}")

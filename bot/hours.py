@@ -6,6 +6,7 @@ from `flows/centre.yml`; times are local to the centre's timezone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -15,6 +16,7 @@ import holidays as holidays_lib
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LOOKAHEAD_DAYS = 90
+_SLOT = re.compile(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,10 @@ class DayHours:
 
 def parse_slot(text: str) -> tuple[time, time]:
     """Parse '09:00-12:30' into two times; raise ValueError when malformed or reversed."""
-    start_s, _, end_s = text.replace(" ", "").partition("-")
-    start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
+    match = _SLOT.fullmatch(text.replace(" ", ""))
+    if not match:
+        raise ValueError(f"slot {text!r} is not like 09:00-12:30")
+    start, end = time.fromisoformat(match[1].zfill(5)), time.fromisoformat(match[2].zfill(5))
     if end <= start:
         raise ValueError(f"slot {text!r} ends before it starts")
     return start, end

@@ -85,14 +85,16 @@ def day_reference(text: str, today: date) -> date | None:
             return today + timedelta(days=RELATIVE_DAYS[word])
     if "apresdemain" in joined:
         return today + timedelta(days=2)
+    match = _DATE.search(text)
+    if match:  # an explicit date says more than a day name next to it
+        explicit = _explicit_date(match, today)
+        if explicit:
+            return explicit
     asks_opening = any(w in _OPEN_WORDS for w in words)
     for word in words:
         weekday = WEEKDAY_WORDS.get(word)
         if weekday is not None and (word not in _AMBIGUOUS_DAYS or asks_opening):
             return today + timedelta(days=(weekday - today.weekday()) % 7)
-    match = _DATE.search(text)
-    if match:
-        return _explicit_date(match, today)
     return None
 
 

@@ -72,8 +72,9 @@ def test_the_pseudonym_key_defaults_to_the_secret_key() -> None:
 
 
 def test_trailing_slashes_are_dropped_from_urls() -> None:
-    settings = load_settings({"PUBLIC_BASE_URL": "https://relais.example.org/",
-                              "RASA_URL": "http://rasa:5005/"})
+    settings = load_settings(
+        {"PUBLIC_BASE_URL": "https://relais.example.org/", "RASA_URL": "http://rasa:5005/"}
+    )
 
     assert settings.public_base_url == "https://relais.example.org"
     assert settings.rasa_url == "http://rasa:5005"

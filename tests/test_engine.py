@@ -33,8 +33,15 @@ def flows() -> Flows:
     return load_flows(FLOWS_DIR)
 
 
-def turn(state: State, text: str, flows: Flows, *, intent: str | None = None,
-         now: datetime = SATURDAY_NIGHT, **message: object) -> Outcome:
+def turn(
+    state: State,
+    text: str,
+    flows: Flows,
+    *,
+    intent: str | None = None,
+    now: datetime = SATURDAY_NIGHT,
+    **message: object,
+) -> Outcome:
     """One message through interpret, then respond (with intent standing in for the NLU)."""
     incoming = Incoming(text, **message)  # type: ignore[arg-type]
     meaning = interpret(state, incoming, flows)
@@ -48,6 +55,7 @@ def menu_goto(flows: Flows, index: int) -> str:
 
 
 # --- menu choices ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("text", "index"), [("1", 0), ("2", 1), ("3", 2), ("4", 3)])
 def test_a_digit_picks_that_menu_choice(flows: Flows, text: str, index: int) -> None:
@@ -106,16 +114,20 @@ def test_0_while_open_says_a_worker_answers_today(flows: Flows) -> None:
     assert flows.text("open_now_short", "fr") in outcome.replies[0]
 
 
-@pytest.mark.parametrize(("text", "goto"), [
-    ("horaire", "hours"),
-    ("Horaires", "hours"),
-    ("demarches", "procedures"),
-    ("Démarche", "procedures"),
-    ("ateliers", "workshops"),
-    ("openingsuren", "hours"),
-])
+@pytest.mark.parametrize(
+    ("text", "goto"),
+    [
+        ("horaire", "hours"),
+        ("Horaires", "hours"),
+        ("demarches", "procedures"),
+        ("Démarche", "procedures"),
+        ("ateliers", "workshops"),
+        ("openingsuren", "hours"),
+    ],
+)
 def test_a_menu_label_with_a_typo_or_without_accents_is_understood(
-        flows: Flows, text: str, goto: str) -> None:
+    flows: Flows, text: str, goto: str
+) -> None:
     meaning = interpret(State(step="menu"), Incoming(text), flows)
 
     assert meaning is not None
@@ -123,16 +135,20 @@ def test_a_menu_label_with_a_typo_or_without_accents_is_understood(
     assert meaning.goto == goto
 
 
-@pytest.mark.parametrize("text", [
-    "bonjour je voudrais savoir vos horaires",
-    "wanneer zijn jullie open",
-    "mon mari me frappe",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bonjour je voudrais savoir vos horaires",
+        "wanneer zijn jullie open",
+        "mon mari me frappe",
+    ],
+)
 def test_free_text_is_left_to_the_nlu(flows: Flows, text: str) -> None:
     assert interpret(State(step="menu"), Incoming(text), flows) is None
 
 
 # --- keywords ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("step", [None, "menu", "hours", "talk", "language"])
 def test_menu_goes_back_to_the_menu_from_anywhere(flows: Flows, step: str | None) -> None:
@@ -166,6 +182,7 @@ def test_a_keyword_inside_a_sentence_is_not_a_keyword(flows: Flows) -> None:
 
 
 # --- language ----------------------------------------------------------------------------
+
 
 def test_a_first_message_in_dutch_gets_a_dutch_answer(flows: Flows) -> None:
     outcome = turn(State(), "wanneer zijn jullie open", flows, intent="opening_hours")
@@ -220,6 +237,7 @@ def test_en_then_fr_switches_back_and_it_sticks(flows: Flows) -> None:
 
 # --- media and empty messages ------------------------------------------------------------
 
+
 def test_a_photo_without_text_gets_the_media_only_answer(flows: Flows) -> None:
     outcome = turn(State(), "", flows, num_media=1)
 
@@ -238,6 +256,7 @@ def test_an_empty_message_gets_the_empty_answer_and_the_menu(flows: Flows) -> No
 
 
 # --- urgent ------------------------------------------------------------------------------
+
 
 def test_an_urgent_message_gets_the_belgian_emergency_numbers_and_an_urgent_case(flows: Flows) -> None:
     outcome = turn(State(), "mon mari me frappe", flows, intent="urgent")
@@ -269,6 +288,7 @@ def test_an_urgent_message_in_dutch_gets_dutch_labels(flows: Flows) -> None:
 
 # --- splitting long replies --------------------------------------------------------------
 
+
 def test_split_reply_keeps_every_message_within_the_limit_and_every_line() -> None:
     lines = [f"Ligne {i}:" + " texte de la réponse" * (i % 9 + 1) for i in range(120)]
     text = "\n".join(lines)
@@ -299,6 +319,7 @@ def test_split_reply_of_nothing_is_no_message() -> None:
 
 
 # --- state -------------------------------------------------------------------------------
+
 
 def test_state_survives_a_round_trip_through_a_dict() -> None:
     state = State(lang="nl", lang_locked=True, step="hours", turns=3)

@@ -32,6 +32,7 @@ def first_line(answer: str) -> str:
 
 # --- now ---------------------------------------------------------------------------------
 
+
 def test_it_answers_open_until_noon_on_a_tuesday_morning(flows: Flows) -> None:
     answer = hours_answer(flows, "fr", at("2026-12-01 10:00"), "vous êtes ouverts ?")
 
@@ -106,6 +107,7 @@ def test_the_answer_lists_the_week(flows: Flows) -> None:
 
 # --- a day asked about -------------------------------------------------------------------
 
+
 def test_asked_on_thursday_about_saturday_it_answers_about_saturday(flows: Flows) -> None:
     answer = hours_answer(flows, "fr", at("2026-12-03 10:00"), "vous etes ouvert samedi ?")
 
@@ -131,7 +133,8 @@ def test_asked_on_monday_about_tomorrow_it_gives_tomorrows_slots(flows: Flows) -
 
 
 def test_asked_about_25_12_it_answers_closed_for_the_holiday(flows: Flows) -> None:
-    answer = hours_answer(flows, "fr", at("2026-12-21 10:00"), "ouvert le 25/12 ?")
+    # Asked on Tuesday 22 December: Monday 28 is less than a week away, so "lundi".
+    answer = hours_answer(flows, "fr", at("2026-12-22 10:00"), "ouvert le 25/12 ?")
 
     assert answer.startswith("Vendredi")
     assert "fermé" in answer
@@ -168,6 +171,7 @@ def test_a_weekday_and_a_date_together_mean_that_date(flows: Flows) -> None:
 
 # --- other languages ---------------------------------------------------------------------
 
+
 def test_it_answers_in_dutch_with_hours_written_9u(flows: Flows) -> None:
     answer = hours_answer(flows, "nl", at("2026-11-28 23:10"), "")
 
@@ -193,6 +197,7 @@ def test_asked_in_english_about_saturday_it_answers_about_saturday(flows: Flows)
 
 
 # --- hours functions ---------------------------------------------------------------------
+
 
 def test_open_until_gives_the_end_of_the_current_slot(flows: Flows) -> None:
     assert h.open_until(flows.schedule, at("2026-12-01 14:00")) == at("2026-12-01 16:30")
@@ -247,6 +252,7 @@ def test_no_lookahead_opening_gives_none() -> None:
 
 
 # --- slots -------------------------------------------------------------------------------
+
 
 def test_parse_slot_reads_a_slot() -> None:
     assert h.parse_slot("13:30-16:30") == (time(13, 30), time(16, 30))

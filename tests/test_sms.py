@@ -7,14 +7,12 @@ from hypothesis import strategies as st
 
 from bot.sms import is_gsm7, prepare, segment_info, to_gsm7
 
-FRENCH_LETTERS = (
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ"
-)
+FRENCH_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZàâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ"
 FRENCH_PUNCTUATION = " .,;:!?'’‘\"«»“”…–—-()/\n\u00a0\u202f0123456789%€"
 
 
 # --- GSM-7 detection ---------------------------------------------------------------------
+
 
 def test_it_sees_plain_french_with_gsm7_accents_as_gsm7() -> None:
     assert is_gsm7("Bonjour, ici le CPAS. Déjà fermé à 12h, très bien ! Où ? Ça va.")
@@ -33,6 +31,7 @@ def test_it_counts_extension_characters_as_gsm7() -> None:
 
 
 # --- conversion --------------------------------------------------------------------------
+
 
 def test_it_turns_a_curly_apostrophe_into_a_straight_one() -> None:
     assert to_gsm7("aujourd’hui") == "aujourd'hui"
@@ -89,6 +88,7 @@ def test_any_french_text_becomes_gsm7(text: str) -> None:
 
 # --- segments ----------------------------------------------------------------------------
 
+
 def test_160_gsm7_characters_fit_one_segment() -> None:
     info = segment_info("a" * 160)
 
@@ -143,8 +143,9 @@ def test_a_square_bracket_counts_as_two_characters() -> None:
 
 # --- per channel -------------------------------------------------------------------------
 
+
 def test_it_converts_a_reply_going_out_by_sms() -> None:
-    assert prepare("L’équipe «CPAS» ouvre à 9h…", "sms") == "L'équipe \"CPAS\" ouvre à 9h..."
+    assert prepare("L’équipe «CPAS» ouvre à 9h…", "sms") == 'L\'équipe "CPAS" ouvre à 9h...'
 
 
 def test_it_leaves_a_whatsapp_reply_untouched() -> None:
