@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,7 +58,7 @@ class Contact(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     language: Mapped[str | None] = mapped_column(String(2))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    owner_id: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -90,6 +91,8 @@ class Message(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     review_reason: Mapped[str | None] = mapped_column(String(64))
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the social worker who wrote it
+    template: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # sent as a WhatsApp template
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -103,10 +106,74 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(16), unique=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
     priority: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open, closed
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(255))
+
+
+class User(Base):
+    """A social worker or an admin of the centre."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="worker")  # worker, admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    session_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Note(Base):
+    """A note between social workers on a case; never sent to the person."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """An SMS to a social worker about a case (on-call, backup); one of each kind per case."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # oncall, backup
+    recipient: Mapped[str] = mapped_column(String(255))  # the rota's name, not the number
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    sid: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who looked at or did what, when: every view of a case and every action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -250,10 +250,13 @@ def test_a_thread_held_by_a_social_worker_gets_no_bot_answer(app: Any, phone: Ph
     phone.text("bonjour")
     from sqlalchemy import update
 
-    from bot.models import Contact
+    from bot.models import Contact, User
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
-        session.execute(update(Contact).values(owner_id=1))
+        worker = User(email="as@cpas.example", name="Aicha", password_hash="x")
+        session.add(worker)
+        session.flush()
+        session.execute(update(Contact).values(owner_id=worker.id))
     assert phone.text("vous etes la ?") == []
     assert rows(app, "SELECT processed_at IS NOT NULL FROM messages WHERE body = 'vous etes la ?'")[0][0]
 
