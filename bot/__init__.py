@@ -13,6 +13,7 @@ from bot.config import load_settings
 from bot.db import make_engine, make_sessionmaker
 from bot.flows_store import FlowsStore
 from bot.nlu_client import NluClient
+from bot.outbound import enqueue_escalation
 from bot.pipeline import Services
 from bot.state import RedisStateStore
 
@@ -50,6 +51,7 @@ def _extensions(app: Flask) -> None:
         flows=flows.get,
         clock=lambda: datetime.now(UTC),
         pseudonym_key=cfg["PSEUDONYM_KEY"],
+        escalate=lambda case_id, priority: enqueue_escalation(connection, case_id, priority),
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from babel.dates import format_date
 
 from bot import hours as h
+from bot.oncall import on_call
 from bot.text import day_reference
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ class Context(dict):  # type: ignore[type-arg]
             return emergency_lines(self.flows, self.lang, self.message.country)
         if key == "next_open":
             return next_open(self.flows, self.lang, self.now)
+        if key == "reference":
+            return self.message.reference
+        if key == "human_eta":
+            return human_eta(self.flows, self.lang, self.now)
         if key == "menu":
             return menu_lines(self.flows.steps[self.flows.start].choices, self)
         return "{" + key + "}"
@@ -49,7 +54,7 @@ def menu_lines(choices: tuple[Choice, ...], ctx: Context) -> str:
 def emergency_lines(flows: Flows, lang: str, country: str | None) -> str:
     """The emergency numbers for the caller's country (else the centre's), one a line."""
     entries = flows.emergency.get((country or "").upper()) or flows.emergency.get(flows.country, ())
-    return "\n".join(f"{e.number} : {e.label[lang]}" for e in entries)
+    return "\n".join(f"{e.number} : {e.label[lang]}" for e in entries if not e.languages or lang in e.languages)
 
 
 def fmt_time(moment: time, lang: str) -> str:
@@ -130,6 +135,17 @@ def next_open(flows: Flows, lang: str, now: datetime) -> str:
     if moment is None:
         return flows.text("hours_no_next", lang)
     return _when(flows, lang, now, moment)
+
+
+def human_eta(flows: Flows, lang: str, now: datetime) -> str:
+    """An honest sentence on when a person will answer an urgent case: now, on call, or later."""
+    if h.open_until(flows.schedule, now) is not None:
+        return flows.text("eta_open", lang)
+    local = h.local(flows.schedule, now)
+    day = h.day_hours(flows.schedule, local.date())
+    if on_call(flows.rota, local, closed_day=bool(day.holiday or day.closure)) is not None:
+        return flows.text("eta_oncall", lang)
+    return flows.text("eta_next", lang).format(when=next_open(flows, lang, now))
 
 
 def _when(flows: Flows, lang: str, now: datetime, moment: datetime) -> str:

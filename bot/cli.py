@@ -24,6 +24,15 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(messages_cli)
     app.cli.add_command(simulate)
+    app.cli.add_command(sweep)
+
+
+@click.command("sweep")
+def sweep() -> None:
+    """Re-enqueue cases never escalated and messages never sent (the cron job does it every 30 s)."""
+    from worker.escalation import sweep as run_sweep
+
+    click.echo(run_sweep())
 
 
 db_cli = AppGroup("db", help="Database schema.")

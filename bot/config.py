@@ -15,6 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEV_AUTH_TOKEN = "dev-auth-token-not-secret"
 DEV_ACCOUNT_SID = "AC" + "0" * 32
+DEV_TEMPLATE_SID = "HX" + "0" * 32
 
 
 class ConfigError(RuntimeError):
@@ -69,6 +70,7 @@ class Settings:
     twilio_whatsapp_from: str
     twilio_api_base_url: str
     twilio_timeout: float
+    twilio_whatsapp_template_sid: str
     dev_mode: bool
     log_level: str
 
@@ -114,6 +116,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             or (f"http://127.0.0.1:{port}/dev/twilio" if dev_mode else "")
         ).rstrip("/"),
         twilio_timeout=envfloat(env, "TWILIO_TIMEOUT", 10.0),
+        # An approved WhatsApp template with one variable ({{1}}: the social worker's text),
+        # used for replies outside WhatsApp's 24-hour window. The dev fake accepts any HX sid.
+        twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID")
+        or (DEV_TEMPLATE_SID if dev_mode else ""),
         dev_mode=dev_mode,
         log_level=env.get("LOG_LEVEL") or "INFO",
     )

@@ -25,6 +25,7 @@ bp = Blueprint("dev", __name__, url_prefix="/dev")
 SENT_KEY = "relais:dev:sent"  # every message the fake accepted, newest last
 OPTED_OUT_KEY = "relais:dev:opted-out"  # addresses the fake refuses with 21610
 FAIL_KEY = "relais:dev:undeliverable"  # addresses accepted, then reported undelivered (30003)
+DELAY_KEY = "relais:dev:delay"  # seconds the fake waits before answering (a slow Twilio)
 
 
 def _redis() -> redis.Redis:
@@ -76,13 +77,21 @@ def fake_create_message(account_sid: str) -> tuple[Response, int]:
     if (auth is None or auth.username != current_app.config["TWILIO_ACCOUNT_SID"]
             or auth.password != current_app.config["TWILIO_AUTH_TOKEN"]):
         return jsonify(code=20003, message="Authenticate", status=401), 401
+    delay = _redis().get(DELAY_KEY)
+    if delay:
+        time.sleep(float(delay))
     to, body = request.form.get("To", ""), request.form.get("Body", "")
     if _redis().sismember(OPTED_OUT_KEY, to):
         return jsonify(code=21610, message="Attempt to send to unsubscribed recipient",
                        status=400, more_info="https://www.twilio.com/docs/errors/21610"), 400
+    content_sid = request.form.get("ContentSid")
+    if content_sid:  # an approved WhatsApp template: the text is its variable {{1}}
+        body = _template_text(request.form.get("ContentVariables", ""))
     sid = "SM" + secrets.token_hex(16)
     record = {"sid": sid, "to": to, "from": request.form.get("From", ""), "body": body,
               "at": time.time()}
+    if content_sid:
+        record["content_sid"] = content_sid
     _redis().rpush(SENT_KEY, json.dumps(record))
     callback = request.form.get("StatusCallback")
     if callback:
@@ -90,6 +99,14 @@ def fake_create_message(account_sid: str) -> tuple[Response, int]:
         token = current_app.config["TWILIO_AUTH_TOKEN"]
         threading.Thread(target=_play_callbacks, args=(callback, sid, final, token), daemon=True).start()
     return jsonify(_resource(account_sid, sid, record)), 201
+
+
+def _template_text(variables: str) -> str:
+    try:
+        values = json.loads(variables or "{}")
+    except ValueError:
+        return ""
+    return str(values.get("1", "")) if isinstance(values, dict) else ""
 
 
 def _resource(account_sid: str, sid: str, record: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class Incoming:
     channel: str = "sms"
     num_media: int = 0
     country: str | None = None
+    reference: str = ""  # the reference of the case this message may open or join
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,12 @@ class TransportError(RelaisError):
     def __init__(self, reason: str, permanent: bool = False, code: int | None = None) -> None:
         super().__init__(reason)
         self.permanent, self.code = permanent, code
+
+
+class FlowError(ValueError):
+    """A flow file cannot be used: which file, which line, and why."""
+
+    def __init__(self, file: str, line: int | None, reason: str) -> None:
+        self.file, self.line, self.reason = file, line, reason
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {reason}")

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import string
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.errors import FlowError
 from bot.hours import WEEKDAYS, Closure, Schedule, parse_slot
 from bot.lang import LANGUAGES
+from bot.oncall import Rota, load_rota
 
-PLACEHOLDERS = {"centre", "hours", "emergency", "menu", "next_open"}
+__all__ = ["FlowError", "Flows", "load_flows"]
 
-
-class FlowError(ValueError):
-    """A flow file cannot be used: which file, which line, and why."""
-
-    def __init__(self, file: str, line: int | None, reason: str) -> None:
-        self.file, self.line, self.reason = file, line, reason
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {reason}")
+PLACEHOLDERS = {"centre", "hours", "emergency", "menu", "next_open", "reference", "human_eta"}
 
 
 class _Node(dict):  # type: ignore[type-arg]
@@ -100,6 +95,7 @@ class EmergencyNumber:
 
     number: str
     label: dict[str, str]
+    languages: tuple[str, ...] = ()  # empty: for everyone; else only for these languages
 
 
 @dataclass(frozen=True)
@@ -119,6 +115,7 @@ class Flows:
     start: str
     human: str
     version: str
+    rota: Rota = field(default_factory=lambda: Rota((), timedelta(minutes=15)))
 
     def text(self, key: str, lang: str) -> str:
         """A shared text in a language, falling back to the default language."""
@@ -134,7 +131,7 @@ def load_flows(directory: Path | str) -> Flows:
         raise FlowError(str(directory), None, "no .yml flow file in this folder")
     docs = {path.name: _read(path) for path in files}
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:12]
-    return _build(docs, digest)
+    return replace(_build(docs, digest), rota=load_rota(directory / "oncall.yml"))
 
 
 def _read(path: Path) -> Any:
@@ -299,7 +296,8 @@ def _schedule(doc: _Node, centre: _Node) -> Schedule:
 def _emergency(raw: dict[str, Any], languages: tuple[str, ...]) -> dict[str, tuple[EmergencyNumber, ...]]:
     return {
         country.upper(): tuple(
-            EmergencyNumber(str(e["number"]), _texts(e["label"], languages, f"emergency {e['number']}"))
+            EmergencyNumber(str(e["number"]), _texts(e["label"], languages, f"emergency {e['number']}"),
+                            tuple(e.get("languages") or ()))
             for e in entries
         )
         for country, entries in raw.items()

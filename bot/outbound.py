@@ -48,3 +48,14 @@ def enqueue(connection: redis.Redis, message_id: int, queue_name: str = "default
         result_ttl=3600,
     )
     log.info("outbound %s enqueued on %s", message_id, queue_name)
+
+
+def enqueue_escalation(connection: redis.Redis, case_id: int, priority: str) -> None:
+    """Hand a committed case to the worker; the job id makes a second call harmless."""
+    queue(connection, "urgent" if priority == "urgent" else "default").enqueue(
+        "worker.escalation.escalate_case", case_id,
+        job_id=f"escalate-case-{case_id}",
+        retry=Retry(max=5, interval=[2, 10, 30, 60, 120]),
+        failure_ttl=FAILURE_TTL,
+        result_ttl=3600,
+    )

@@ -8,6 +8,7 @@ that must not touch production.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from bot.text import clean
 log = logging.getLogger(__name__)
 
 MAX_STORED_BODY = 10_000
+REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
 SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
               "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
@@ -52,6 +54,7 @@ class Services:
     flows: Callable[[], Flows]
     clock: Callable[[], datetime]
     pseudonym_key: str
+    escalate: Callable[[int, str], None] | None = None  # None: nothing leaves (simulator)
 
 
 @dataclass(frozen=True)
@@ -178,12 +181,14 @@ def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int)
     state = svc.states.load(contact_id)
     if state.lang is None and contact.language:
         state = engine.State(lang=contact.language, lang_locked=True)
-    incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country)
+    incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
+                        reference=_case_reference(svc, contact_id))
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows)
-    replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review)
+    replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
+                      reference=incoming.reference)
     svc.states.save(contact_id, outcome.state)
     return replies
 
@@ -201,9 +206,28 @@ def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tupl
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
 
 
+def _case_reference(svc: Services, contact_id: int) -> str:
+    """The open case's reference, or a new one should this message open a case."""
+    with svc.sessions() as session:
+        case = _open_case(session, contact_id)
+        return case.reference if case and case.reference else new_reference()
+
+
+def new_reference() -> str:
+    """A short reference a person can read out on the phone: no 0/O, 1/I look-alikes."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _open_case(session: Session, contact_id: int) -> Case | None:
+    query = select(Case).where(Case.contact_id == contact_id, Case.status == "open").order_by(Case.id.desc())
+    return session.scalars(query).first()
+
+
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
-            outcome: engine.Outcome | None, replies: list[str], review: str | None) -> list[str]:
+            outcome: engine.Outcome | None, replies: list[str], review: str | None,
+            reference: str = "") -> list[str]:
     prepared = [sms.prepare(text, form.channel) for text in replies]
+    escalate: list[tuple[int, str]] = []
     with svc.sessions() as session, session.begin():
         message = session.get(Message, message_id)
         contact = session.get(Contact, contact_id)
@@ -217,28 +241,56 @@ def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
             message.understood_by, message.language = outcome.source, outcome.language
             message.priority = outcome.priority
             contact.language = outcome.language
-            _apply_actions(session, outcome.actions, contact, message)
+            escalate = _apply_actions(session, outcome.actions, contact, message, reference, svc.clock())
         for body in prepared:
             info = sms.segment_info(body)
             session.add(Message(contact_id=contact_id, direction="out", channel=form.channel,
                                 body=body, status="replied", source="bot", in_reply_to_id=message_id,
                                 segments=info.segments if form.channel == "sms" else None,
                                 encoding=info.encoding if form.channel == "sms" else None))
+    for case_id, priority in escalate:
+        _escalate(svc, case_id, priority)
     metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
     log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
              outcome.intent if outcome else None, outcome.source if outcome else "silent", len(prepared))
     return prepared
 
 
-def _apply_actions(session: Session, actions: list[object], contact: Contact, message: Message) -> None:
+def _apply_actions(session: Session, actions: list[object], contact: Contact, message: Message,
+                   reference: str, now: datetime) -> list[tuple[int, str]]:
+    """Apply the engine's actions in the message's transaction; return the cases to escalate."""
+    escalate = []
     for action in actions:
         if isinstance(action, OpenCase):
-            session.add(Case(contact_id=contact.id, message_id=message.id,
-                             priority=action.priority, reason=action.reason[:255]))
+            case = _open_case(session, contact.id)
+            if case is None:
+                case = Case(contact_id=contact.id, message_id=message.id, priority=action.priority,
+                            reason=action.reason[:255], reference=reference or new_reference(),
+                            opened_at=now)
+                session.add(case)
+            elif action.priority == "urgent" and case.priority != "urgent":
+                # a waiting case becomes urgent: it is escalated again, as urgent
+                case.priority, case.reason, case.escalated_at = "urgent", action.reason[:255], None
+                case.opened_at = now
+            else:
+                continue
+            session.flush()
+            escalate.append((case.id, case.priority))
         elif isinstance(action, OptOut):
             contact.opted_out = True
         elif isinstance(action, OptIn):
             contact.opted_out = False
+    return escalate
+
+
+def _escalate(svc: Services, case_id: int, priority: str) -> None:
+    """Hand a committed case to the worker; when Redis is down the sweeper does it later."""
+    if svc.escalate is None:
+        return
+    try:
+        svc.escalate(case_id, priority)
+    except Exception as exc:  # noqa: BLE001 - the case is safe in SQL; the sweeper retries
+        log.warning("case %s not enqueued (%s): the sweeper will", case_id, exc.__class__.__name__)
 
 
 def _safe_reply(svc: Services, form: InboundForm, message_id: int, contact_id: int) -> list[str]:

@@ -34,11 +34,21 @@ def make_client(settings: Settings) -> Client:
     return client
 
 
-def send(client: Client, from_: str, to: str, body: str, status_callback: str) -> Sent:
-    """Send one message; raise TransportError (permanent or not) when Twilio refuses."""
+def send(client: Client, from_: str, to: str, body: str, status_callback: str | None, *,
+         content_sid: str | None = None, content_variables: str | None = None) -> Sent:
+    """Send one message; raise TransportError (permanent or not) when Twilio refuses.
+
+    With content_sid, the message is an approved WhatsApp template filled with
+    content_variables (JSON) instead of a free body: the only kind WhatsApp accepts
+    outside its 24-hour window.
+    """
     try:
-        message = client.messages.create(from_=from_, to=to, body=body,
-                                         status_callback=status_callback)
+        extra = {"status_callback": status_callback} if status_callback else {}
+        if content_sid:
+            extra.update(content_sid=content_sid, content_variables=content_variables or "{}")
+        else:
+            extra["body"] = body
+        message = client.messages.create(from_=from_, to=to, **extra)
     except TwilioRestException as exc:
         permanent = exc.code in PERMANENT_CODES or 400 <= exc.status < 500
         raise TransportError(f"twilio error {exc.code}", permanent=permanent, code=exc.code) from exc

@@ -34,7 +34,7 @@ def test_a_queued_message_reaches_twilio_and_is_delivered(live: Any, redis_clien
     worker = run_worker_burst(app)
     assert worker.returncode == 0, worker.stderr
     received = sent(redis_client)
-    assert len(received) == 1
+    assert len(received) == 1, worker.stderr[-3000:]
     assert received[0]["to"] == "+32470001234"
     assert received[0]["body"] == "Votre rendez-vous est confirmé ; à lundi."
     sid = status_of(app, message_id)[1]

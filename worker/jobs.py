@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import lru_cache
 
@@ -36,11 +37,17 @@ def send_message(message_id: int) -> str:
             contact = session.get(Contact, message.contact_id)
             assert contact is not None
             to, body, channel = contact.address, message.body, message.channel
+            template = message.template
         cfg = app.config
         sender = cfg["TWILIO_WHATSAPP_FROM"] if channel == "whatsapp" else cfg["TWILIO_SMS_FROM"]
         client = twilio_client.make_client(_settings(app))
+        # Outside WhatsApp's 24-hour window only an approved template goes through: the text
+        # travels as its one variable.
+        content_sid = cfg["TWILIO_WHATSAPP_TEMPLATE_SID"] if template else None
+        variables = json.dumps({"1": body}, ensure_ascii=False) if template else None
         try:
-            sent = twilio_client.send(client, sender, to, body, cfg["PUBLIC_BASE_URL"] + "/twilio/status")
+            sent = twilio_client.send(client, sender, to, body, cfg["PUBLIC_BASE_URL"] + "/twilio/status",
+                                      content_sid=content_sid, content_variables=variables)
         except TransportError as exc:
             _finish(sessions, message_id, "failed" if exc.permanent else "queued", code=exc.code)
             if exc.permanent:

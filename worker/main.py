@@ -1,0 +1,17 @@
+"""The RQ worker class of Relais: builds the app once, before forking, so jobs start fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq import Worker
+
+from worker.jobs import _app
+
+
+class RelaisWorker(Worker):
+    """An RQ worker whose work horses inherit a ready app (no connection is opened here)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _app()
