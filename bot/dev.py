@@ -26,6 +26,7 @@ SENT_KEY = "relais:dev:sent"  # every message the fake accepted, newest last
 OPTED_OUT_KEY = "relais:dev:opted-out"  # addresses the fake refuses with 21610
 FAIL_KEY = "relais:dev:undeliverable"  # addresses accepted, then reported undelivered (30003)
 DELAY_KEY = "relais:dev:delay"  # seconds the fake waits before answering (a slow Twilio)
+REQUESTS_KEY = "relais:dev:requests"  # how many create-message requests reached the fake
 
 
 def _redis() -> redis.Redis:
@@ -77,10 +78,11 @@ def fake_create_message(account_sid: str) -> tuple[Response, int]:
     if (auth is None or auth.username != current_app.config["TWILIO_ACCOUNT_SID"]
             or auth.password != current_app.config["TWILIO_AUTH_TOKEN"]):
         return jsonify(code=20003, message="Authenticate", status=401), 401
+    to, body = request.form.get("To", ""), request.form.get("Body", "")
+    _redis().incr(REQUESTS_KEY)
     delay = _redis().get(DELAY_KEY)
     if delay:
         time.sleep(float(delay))
-    to, body = request.form.get("To", ""), request.form.get("Body", "")
     if _redis().sismember(OPTED_OUT_KEY, to):
         return jsonify(code=21610, message="Attempt to send to unsubscribed recipient",
                        status=400, more_info="https://www.twilio.com/docs/errors/21610"), 400

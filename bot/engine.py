@@ -20,7 +20,6 @@ from bot.text import as_number, clean, normalize
 MAX_CHAIN = 6  # steps followed in one turn through `next`
 MAX_REPLY = 1600  # Twilio's limit for one message body
 FUZZY_MIN = 85
-PRIORITY_BY_INTENT = {"urgent": "urgent", "talk_to_someone": "normal"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class Interpretation:
     source: str  # "menu", "keyword", "nlu", "fallback", "input"
     goto: str | None = None
     language: str | None = None
+    reason: str | None = None  # why, in words a social worker reads (crisis triage)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
         if not step.next:
             break
         step_name = step.next
-    priority = PRIORITY_BY_INTENT.get(meaning.intent or "")
+    priority = None
     for action in actions:
         if isinstance(action, OpenCase):
             priority = _max_priority(priority, action.priority)
@@ -214,7 +214,7 @@ def _render(step: Step, ctx: answers.Context) -> str:
 def _actions(step: Step, meaning: Interpretation) -> list[object]:
     actions: list[object] = []
     if step.open_case:
-        reason = f"{meaning.source}: {meaning.intent or step.name} ({meaning.confidence:.2f})"
+        reason = meaning.reason or f"{meaning.source}: {meaning.intent or step.name} ({meaning.confidence:.2f})"
         actions.append(OpenCase(step.open_case, reason))
     if step.do == "stop":
         actions.append(OptOut())

@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -20,6 +20,9 @@ from bot.errors import FlowError
 from bot.hours import WEEKDAYS, Closure, Schedule, parse_slot
 from bot.lang import LANGUAGES
 from bot.oncall import Rota, load_rota
+
+if TYPE_CHECKING:
+    from bot.triage import Lexicon
 
 __all__ = ["FlowError", "Flows", "load_flows"]
 
@@ -116,11 +119,19 @@ class Flows:
     human: str
     version: str
     rota: Rota = field(default_factory=lambda: Rota((), timedelta(minutes=15)))
+    crisis: Lexicon | None = None
 
     def text(self, key: str, lang: str) -> str:
         """A shared text in a language, falling back to the default language."""
         variants = self.texts[key]
         return variants.get(lang) or variants[self.default_language]
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    """The crisis lexicon (imported late: bot.triage reads flows' helpers)."""
+    from bot.triage import load_lexicon as load
+
+    return load(path)
 
 
 def load_flows(directory: Path | str) -> Flows:
@@ -131,7 +142,9 @@ def load_flows(directory: Path | str) -> Flows:
         raise FlowError(str(directory), None, "no .yml flow file in this folder")
     docs = {path.name: _read(path) for path in files}
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()[:12]
-    return replace(_build(docs, digest), rota=load_rota(directory / "oncall.yml"))
+    crisis = directory / "crisis.yml"
+    return replace(_build(docs, digest), rota=load_rota(directory / "oncall.yml"),
+                   crisis=load_lexicon(crisis) if crisis.exists() else None)
 
 
 def _read(path: Path) -> Any:

@@ -12,7 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import engine, fallback, metrics, sms
+from bot import engine, fallback, metrics, sms, triage
 from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
@@ -175,9 +175,6 @@ def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int)
         contact = session.get(Contact, contact_id)
         assert contact is not None
         owned = contact.owner_id is not None
-    if owned:  # a social worker holds this thread: the bot stays silent
-        _record(svc, form, message_id, contact_id, None, [], review=None)
-        return []
     state = svc.states.load(contact_id)
     if state.lang is None and contact.language:
         state = engine.State(lang=contact.language, lang_locked=True)
@@ -186,11 +183,32 @@ def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int)
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
+    meaning = _triage(incoming.text, meaning, flows)
+    if owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
+        _record(svc, form, message_id, contact_id, None, [], review=review)
+        return []
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows)
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
                       reference=incoming.reference)
     svc.states.save(contact_id, outcome.state)
     return replies
+
+
+def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
+    """Safety first: the crisis lexicon and the NLU's urgent intent decide before any flow."""
+    if flows.crisis is None or not text:
+        return meaning
+    from_nlu = meaning.source == "nlu"
+    verdict = triage.assess(text, flows.crisis, meaning.intent if from_nlu else None,
+                            meaning.confidence if from_nlu else 0.0)
+    if verdict.priority == "urgent":
+        return Interpretation("urgent", meaning.confidence if from_nlu else 1.0, meaning.source,
+                              goto="urgent", language=meaning.language, reason=verdict.reason)
+    if meaning.intent == "urgent" and meaning.goto is None:
+        # the NLU or the keywords say urgent but the triage does not confirm it: a person looks
+        return replace(meaning, goto=flows.human,
+                       reason=f"to check: {meaning.source} urgent ({meaning.confidence:.2f})")
+    return meaning
 
 
 def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tuple[Interpretation, str | None]:
