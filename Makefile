@@ -12,7 +12,7 @@ export PORT ?= 5000
 export RASA_TELEMETRY_ENABLED := false
 FLASK := $(VENV)/bin/flask --app bot
 
-.PHONY: run test setup nlu-train nlu-venv venv db redis lint clean
+.PHONY: run test setup nlu-train nlu-venv venv db redis lint clean browser
 
 run: setup db
 	@echo ""
@@ -23,8 +23,14 @@ run: setup db
 	@echo ""
 	$(VENV)/bin/honcho start
 
-test: setup
+test: setup browser
 	$(VENV)/bin/pytest
+
+# Browser tests use Debian's Chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 setup: venv nlu-venv $(MODEL) redis
 

@@ -197,3 +197,42 @@ def test_a_claimed_case_does_not_alert_the_backup(live: Any, redis_client: Any) 
     queue(redis_client, "urgent").enqueue("worker.escalation.check_claimed", case_id)
     run_worker_burst(app)
     assert rows(app, "SELECT kind FROM alerts") == [("oncall",)]
+
+
+def test_a_figure_of_speech_is_not_escalated(app: Any) -> None:
+    app.extensions["relais.services"].clock = at(SATURDAY_NIGHT)
+    replies = Phone(app, "+32470555008").text("ce formulaire me tue")
+    assert "112" not in replies[0]
+    assert rows(app, "SELECT COUNT(*) FROM cases WHERE priority = 'urgent'")[0][0] == 0
+
+
+def test_a_crisis_in_the_middle_of_a_menu_is_still_triaged(app: Any) -> None:
+    phone = Phone(app, "+32470555009")
+    phone.text("2")  # in the procedures answer
+    replies = phone.text("jai pris 20 doliprane")
+    assert "112" in replies[0]
+    assert rows(app, "SELECT priority, reason FROM cases")[0][0] == "urgent"
+
+
+def test_a_crisis_in_a_thread_held_by_a_worker_still_gets_the_numbers(app: Any) -> None:
+    from sqlalchemy import update
+
+    from bot.models import Contact, User
+
+    phone = Phone(app, "+32470555010")
+    phone.text("0")  # a normal case: waiting for a human
+    with app.extensions["relais.services"].sessions() as session, session.begin():
+        user = User(email="x@cpas.example", name="X", password_hash="x")
+        session.add(user)
+        session.flush()
+        session.execute(update(Contact).values(owner_id=user.id))
+    assert phone.text("merci") == []  # the worker talks, the bot is silent
+    replies = phone.text("il me frappe encore au secours")
+    assert "112" in replies[0]
+    assert rows(app, "SELECT COUNT(*), MAX(priority) FROM cases") == [(1, "urgent")]
+
+
+def test_the_reason_tells_the_social_worker_which_words_matched(app: Any) -> None:
+    Phone(app, "+32470555011").text("jdors dehors ce soir avec mes enfants")
+    reason = rows(app, "SELECT reason FROM cases")[0][0]
+    assert "dehors" in reason
