@@ -28,6 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _extensions(app)
     _blueprints(app)
+    from bot import auth
+
+    auth.init_app(app)  # sessions, CSRF, login and its throttling: after the blueprints
     from bot.cli import register
 
     register(app)
@@ -56,9 +59,12 @@ def _extensions(app: Flask) -> None:
 
 
 def _blueprints(app: Flask) -> None:
-    from bot import dev, health, webhook
+    from bot import api, auth, dev, health, inbox, webhook
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(api.bp)
     if app.config["DEV_MODE"]:
         app.register_blueprint(dev.bp)

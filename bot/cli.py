@@ -1,4 +1,4 @@
-"""Commands: `flask --app bot db upgrade`, `simulate`, `messages send`."""
+"""Commands: `flask --app bot db upgrade`, `simulate`, `messages send`, `users create|token|password`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(messages_cli)
     app.cli.add_command(simulate)
+    app.cli.add_command(users_cli)
     app.cli.add_command(sweep)
 
 
@@ -125,3 +126,58 @@ def _chat(services: pipeline.Services, channel: str, number: str) -> None:
             click.echo(reply)
         click.echo(click.style(f"  [{result['intent']} {result['confidence'] or 0:.2f} "
                                f"{result['language']} {result['priority'] or '-'}]", dim=True))
+
+
+users_cli = AppGroup("users", help="Accounts of the social workers and admins of the inbox.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The name colleagues see in the inbox.")
+@click.option("--role", type=click.Choice(["worker", "admin"]), default="worker", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked when not given (give it only in scripts and tests).")
+def users_create(email: str, name: str, role: str, password: str) -> None:
+    """Create an account that logs in at /inbox with EMAIL and a password."""
+    from bot import auth
+
+    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+        try:
+            user = auth.create_user(session, email, name, role, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"user {user.id} created: {user.email} ({user.role})")
+
+
+@users_cli.command("token")
+@click.argument("email")
+def users_token(email: str) -> None:
+    """Print a new API token for EMAIL (the previous one stops working); only its hash is kept."""
+    from bot import auth
+
+    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+        user = auth.user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no user with the email {email}")
+        token = auth.issue_api_token(user)
+    click.echo(token)
+
+
+@users_cli.command("password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked when not given.")
+def users_password(email: str, password: str) -> None:
+    """Set a new password for EMAIL and end their open sessions."""
+    from bot import auth
+
+    if len(password) < auth.MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"the password must have at least {auth.MIN_PASSWORD_LENGTH} characters")
+    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+        user = auth.user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no user with the email {email}")
+        user.password_hash = auth.hash_password(password)
+        user.session_token = None
+        auth.audit(session, "password_set", user_id=user.id)
+    click.echo(f"password of user {user.id} changed; their sessions are closed")

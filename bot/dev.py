@@ -80,7 +80,7 @@ def fake_create_message(account_sid: str) -> tuple[Response, int]:
         return jsonify(code=20003, message="Authenticate", status=401), 401
     to, body = request.form.get("To", ""), request.form.get("Body", "")
     _redis().incr(REQUESTS_KEY)
-    delay = _redis().get(DELAY_KEY)
+    delay: bytes | None = _redis().get(DELAY_KEY)  # type: ignore[assignment]
     if delay:
         time.sleep(float(delay))
     if _redis().sismember(OPTED_OUT_KEY, to):

@@ -2,14 +2,16 @@
 
 A message is urgent when a phrase of `flows/crisis.yml` is in it (once the everyday figures
 of speech listed under `not_crisis` are set aside), or when the NLU says `urgent` with
-enough confidence and the message is more than a figure of speech. Messages are matched
-the way people text: no accents, SMS spellings ("jveux", "jpeux pu", "g"), one typo in a
-long word.
+enough confidence, the message is more than a figure of speech, and it does not speak of
+a `calm` context (the past, a film, the news: where the NLU alone raises false alarms).
+Messages are matched the way people text: no accents, SMS spellings ("jveux", "jpeux pu",
+"g"), one typo in a long word.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +21,19 @@ import yaml
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
-from bot.flows import FlowError, _LineLoader, _Node
+from bot.flows import FlowError
 from bot.lang import LANGUAGES
 from bot.text import NUMBER_WORDS, normalize
 
-# Measured on tests/data/crisis_heldout.yml with the trained model: see tests/test_triage.py.
-URGENT_MIN_CONFIDENCE = 0.7
+# Measured on tests/data/crisis_heldout.yml and fresh probes with the trained model (see
+# tests/test_triage.py): DIET's confidences are nearly always 1.0 or below 0.6, and false
+# alarms do not fall anywhere from 0.4 to 0.95, so the low end keeps the most crises.
+URGENT_MIN_CONFIDENCE = 0.6
 URGENT_INTENT = "urgent"
 
 # Endings a lexicon word may take in a message: "frappe" also matches "frappee", "frapper".
-_ENDINGS = "(?:s|e|es|x|r|er|ee|ees|nt|ent)?"
+# (s, x, r, nt, e, es, er, ee, ees, ent: written short, as it is compiled once per word.)
+_ENDINGS = "(?:[sxr]|nt|e(?:[sr]|es?|nt)?)?"
 _MIN_ENDING_WORD = 3
 _MIN_TYPO_WORD = 7  # shorter words are too close to everyday words ("pendre" / "prendre")
 _MIN_TYPO_ALONE = 10  # a typo in a phrase of one word: "epanoui" must not become "evanoui"
@@ -103,11 +108,16 @@ EVERYDAY_WORDS = frozenset("""
 """.split())
 
 # Words that do not change what a message says: a figure of speech plus only these
-# ("ce formulaire me tue mdr") is still only a figure of speech.
-FILLER_WORDS = frozenset("""
-    lol mdr ptdr haha hahaha xd svp stp please aub trop vraiment grave bon bref oh ah
-    la le les l ce cette ces ca sa cest de du des et mais je ai suis moi tout
-    i am the this is so it its my me ik ben het dit dat echt mijn
+# ("mon portable est mort hier soir mdr") is still only a figure of speech.
+FILLER_WORDS = frozenset(_DOUBLES.sub(r"\1", w) for w in """
+    lol mdr ptdr haha hahaha xd svp stp please aub trop grave bon bref oh ah et mais ou
+    la le les l un une ce cette ces ca sa cest de du des au aux a en est ai suis moi tout
+    je tu il elle on nous vous ils mon ma mes ton ta tes son ses notre votre leur
+    hier soir matin nuit aujourdhui demain maintenant
+    i you he she we they am is are the a this so it its my your his her our me
+    yesterday today tonight now
+    ik jij hij zij wij ben is het de een dit dat echt mijn jouw zijn haar ons
+    gisteren vandaag vanavond morgen nu
 """.split())
 
 
@@ -133,9 +143,12 @@ class Lexicon:
 
     categories: tuple[Category, ...]
     not_crisis: dict[str, tuple[str, ...]]
+    calm: dict[str, tuple[str, ...]]
     phrases: tuple[_Compiled, ...]
     anchors: dict[str, tuple[int, ...]]  # a word each phrase needs -> the phrases needing it
+    reach: int  # the most words a phrase can cover: where to look around its anchor
     not_crisis_pattern: re.Pattern[str] | None
+    calm_pattern: re.Pattern[str] | None
     typo_targets: dict[str, tuple[str, ...]]
     crisis_words: frozenset[str]
     known_words: frozenset[str]
@@ -175,22 +188,25 @@ def assess(text: str, lexicon: Lexicon, intent: str | None = None, confidence: f
     """Urgent when a crisis phrase matches, or the NLU says urgent with enough confidence."""
     original = normalize(text).split()
     words = canonical_words(" ".join(original), lexicon)
-    kept, starts = _without_figures(words, lexicon)
+    canonical = " ".join(w.text for w in words)
+    kept, starts = _without_figures(canonical, lexicon)
     found = [hit for hit in _crisis_hits(kept, starts, lexicon) if _trusted([words[i] for i in hit[3]])]
     hits = [(name, _source(inside, words, original)) for name, _, _, inside in _outermost(found)]
     nlu_urgent = (intent == URGENT_INTENT and confidence >= URGENT_MIN_CONFIDENCE
-                  and not _only_figures(kept))
-    reasons = []
-    if hits:
-        reasons.append("mots: " + ", ".join(f"'{found}' ({lexicon.category(name).label['fr']})"
-                                            for name, found in hits))
-    if nlu_urgent:
-        reasons.append(f"intent {URGENT_INTENT} ({confidence:.2f})")
-    if not reasons:
+                  and not _only_figures(kept) and (bool(hits) or not _calm(canonical, lexicon)))
+    if not hits and not nlu_urgent:
         return Triage(None, "")
+    reason = "; ".join(filter(None, [_words_reason(hits, lexicon),
+                                     f"intent {URGENT_INTENT} ({confidence:.2f})" if nlu_urgent else ""]))
     category = hits[0][0] if hits else None  # the longest match is the most specific
-    matched = tuple(dict.fromkeys(found for _, found in hits))
-    return Triage("urgent", "; ".join(reasons), category, matched)
+    return Triage("urgent", reason, category, tuple(dict.fromkeys(words for _, words in hits)))
+
+
+def _words_reason(hits: list[tuple[str, str]], lexicon: Lexicon) -> str:
+    """The words part of a reason: mots: 'me suicider' (suicide), with each French label."""
+    if not hits:
+        return ""
+    return "mots: " + ", ".join(f"'{words}' ({lexicon.category(name).label['fr']})" for name, words in hits)
 
 
 def canonical_words(normalized: str, lexicon: Lexicon | None = None) -> list[_Word]:
@@ -269,9 +285,8 @@ def _same_word_other_ending(word: str, target: str) -> bool:
     return word.startswith(target) or target.startswith(word) or word[:-1] == target[:-1]
 
 
-def _without_figures(words: list[_Word], lexicon: Lexicon) -> tuple[str, list[int]]:
+def _without_figures(text: str, lexicon: Lexicon) -> tuple[str, list[int]]:
     """The canonical text with each figure of speech replaced by '|', and where each word starts."""
-    text = " ".join(w.text for w in words)
     if lexicon.not_crisis_pattern is not None:
         text = lexicon.not_crisis_pattern.sub(lambda m: " ".join(["|"] * len(m[0].split())), text)
     starts, position = [], 0
@@ -286,6 +301,11 @@ def _source(inside: list[int], words: list[_Word], original: list[str]) -> str:
     return " ".join(original[words[inside[0]].first:words[inside[-1]].last + 1])
 
 
+def _calm(text: str, lexicon: Lexicon) -> bool:
+    """True when the message speaks of a calm context: the past, a film, the news."""
+    return lexicon.calm_pattern is not None and lexicon.calm_pattern.search(text) is not None
+
+
 def _only_figures(kept: str) -> bool:
     """True when figures of speech were set aside and nothing that matters is left."""
     return "|" in kept and all(w in FILLER_WORDS or w == "|" for w in kept.split())
@@ -295,14 +315,16 @@ _Hit = tuple[str, int, int, list[int]]  # category, start, end, indices of the w
 
 
 def _crisis_hits(kept: str, starts: list[int], lexicon: Lexicon) -> list[_Hit]:
-    """Every crisis phrase found in the text."""
-    hits: list[_Hit] = []
-    for index in sorted(_candidates(kept, lexicon)):
-        phrase = lexicon.phrases[index]
-        for match in phrase.pattern.finditer(kept):
-            start, end = match.span()
-            hits.append((phrase.category, start, end, [i for i, at in enumerate(starts) if start <= at < end]))
-    return hits
+    """Every crisis phrase found in the text, looked for only around its anchor word."""
+    spans: set[tuple[int, int, int]] = set()
+    for index, where in _candidates(kept, lexicon).items():
+        pattern = lexicon.phrases[index].pattern
+        for token in where:
+            low = starts[max(0, token - lexicon.reach)]
+            high = starts[token + lexicon.reach] - 1 if token + lexicon.reach < len(starts) else len(kept)
+            spans.update((index, *m.span()) for m in pattern.finditer(kept, low, high))
+    return [(lexicon.phrases[index].category, start, end,
+             list(range(bisect_left(starts, start), bisect_left(starts, end)))) for index, start, end in sorted(spans)]
 
 
 def _outermost(hits: list[_Hit]) -> list[_Hit]:
@@ -314,14 +336,14 @@ def _outermost(hits: list[_Hit]) -> list[_Hit]:
     return kept
 
 
-def _candidates(kept: str, lexicon: Lexicon) -> set[int]:
-    """The phrases whose anchor word is in the text, with or without an ending."""
-    found: set[int] = set()
-    for token in set(kept.split()):
-        for cut in range(min(4, len(token) - 2)):
-            found.update(lexicon.anchors.get(token[:len(token) - cut], ()))
-        if len(token) <= 2:
-            found.update(lexicon.anchors.get(token, ()))
+def _candidates(kept: str, lexicon: Lexicon) -> dict[int, list[int]]:
+    """The phrases whose anchor word is in the text (with or without an ending), and where."""
+    found: dict[int, list[int]] = {}
+    for position, token in enumerate(kept.split(" ")):
+        stems = [token] if len(token) <= 2 else [token[:len(token) - cut] for cut in range(min(4, len(token) - 2))]
+        for stem in stems:
+            for index in lexicon.anchors.get(stem, ()):
+                found.setdefault(index, []).append(position)
     return found
 
 
@@ -334,20 +356,20 @@ class _Seq(list):  # type: ignore[type-arg]
     lines: list[int]
 
 
-class _Map(_Node):
-    """A YAML mapping that remembers the line of each key."""
+class _Map(dict):  # type: ignore[type-arg]
+    """A YAML mapping that remembers its line and the line of each key."""
 
+    line: int
     key_lines: dict[Any, int]
 
 
-class _CrisisLoader(_LineLoader):
-    pass
+class _CrisisLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A YAML loader (libyaml's when installed: 10 times faster) that records lines."""
 
 
 def _construct_map(loader: _CrisisLoader, node: yaml.MappingNode) -> _Map:
     mapping = _Map(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
-    mapping.file = getattr(loader, "relais_file", "?")
     mapping.key_lines = {loader.construct_object(k, deep=True): k.start_mark.line + 1
                          for k, _ in node.value}
     return mapping
@@ -367,23 +389,23 @@ def load_lexicon(path: Path) -> Lexicon:
     """Read and check the crisis lexicon; raise FlowError naming the file, line and reason."""
     name = Path(path).name
     doc = _read(Path(path))
-    stray = [key for key in doc if key not in ("crisis", "not_crisis")]
+    stray = [key for key in doc if key not in ("crisis", "not_crisis", "calm")]
     if stray:
         raise FlowError(name, doc.key_lines[stray[0]], f"'{stray[0]}' is not a section here: "
-                        "the file has 'crisis:' and 'not_crisis:'")
+                        "the file has 'crisis:', 'not_crisis:' and 'calm:'")
     crisis = doc.get("crisis")
     if not isinstance(crisis, _Map) or not crisis:
         raise FlowError(name, doc.key_lines.get("crisis", 1), "'crisis:' must list categories "
                         "(suicide, violence, ...), each with a label and phrases")
     categories = [_category(key, raw, name, crisis.key_lines[key]) for key, raw in crisis.items()]
     not_crisis = _phrases(doc.get("not_crisis") or _Map(), name, doc.key_lines.get("not_crisis"),
-                          "not_crisis")
-    return _compile(categories, not_crisis, name)
+                          "'not_crisis'")
+    calm = _phrases(doc.get("calm") or _Map(), name, doc.key_lines.get("calm"), "'calm'")
+    return _compile(categories, not_crisis, calm, name)
 
 
 def _read(path: Path) -> _Map:
     loader = _CrisisLoader(path.read_text(encoding="utf-8"))
-    loader.relais_file = path.name  # type: ignore[attr-defined]
     try:
         doc = loader.get_single_data()
     except yaml.YAMLError as exc:
@@ -462,13 +484,14 @@ def _check_phrase(item: Any, file: str, line: int) -> None:
 
 
 def _compile(categories: list[tuple[str, dict[str, str], dict[str, _Seq]]],
-             not_crisis: dict[str, _Seq], file: str) -> Lexicon:
+             not_crisis: dict[str, _Seq], calm: dict[str, _Seq], file: str) -> Lexicon:
     figures = [p for items in not_crisis.values() for p in items]
+    contexts = [p for items in calm.values() for p in items]
     compiled = {(name, tuple(_phrase_words(p)))
                 for name, _, phrases in categories for items in phrases.values() for p in items}
     ordered = sorted(compiled)
     crisis_words = {w for _, words in ordered for w in words if not w.startswith("<")}
-    figure_words = {w for p in figures for w in _phrase_words(p) if not w.startswith("<")}
+    figure_words = {w for p in figures + contexts for w in _phrase_words(p) if not w.startswith("<")}
     targets: dict[str, list[str]] = {}
     for word in sorted(crisis_words):
         if len(word) >= _MIN_TYPO_WORD and word.isalpha():
@@ -479,14 +502,22 @@ def _compile(categories: list[tuple[str, dict[str, str], dict[str, _Seq]]],
         categories=tuple(Category(name, label, {lang: tuple(map(str, items)) for lang, items in phrases.items()})
                          for name, label, phrases in categories),
         not_crisis={lang: tuple(map(str, items)) for lang, items in not_crisis.items()},
+        calm={lang: tuple(map(str, items)) for lang, items in calm.items()},
         phrases=tuple(_Compiled(name, _alternation([words])) for name, words in ordered),
         anchors=_anchors([words for _, words in ordered]),
+        reach=max(_reach(words) for _, words in ordered),
         not_crisis_pattern=_alternation([tuple(_phrase_words(p)) for p in figures]) if figures else None,
+        calm_pattern=_alternation([tuple(_phrase_words(p)) for p in contexts]) if contexts else None,
         typo_targets={letter: tuple(words) for letter, words in targets.items()},
         crisis_words=frozenset(crisis_words),
         known_words=frozenset(known),
         file=file,
     )
+
+
+def _reach(words: tuple[str, ...]) -> int:
+    """The most words a phrase can cover: a gap takes up to 3 more, a number its 'de'."""
+    return sum(4 if w == "<...>" else 2 if w.startswith("<") else 1 for w in words)
 
 
 def _anchors(phrases: list[tuple[str, ...]]) -> dict[str, tuple[int, ...]]:
@@ -546,6 +577,16 @@ def _stem(word: str) -> str:
 
 def _number_pattern(minimum: int) -> str:
     """A number in digits or words, at least minimum (below 100), with an optional 'de'/'x'."""
-    digits = "|".join(str(n) for n in range(max(minimum, 0), 100))
     words = "|".join(sorted({_DOUBLES.sub(r"\1", w) for w, n in ALL_NUMBER_WORDS.items() if n >= minimum}))
-    return rf"(?:[1-9]\d{{2,}}|{digits}|{words})(?: de| d| of| x)?"
+    return rf"(?:{_digits_at_least(minimum)}|{words})(?: de| d| of| x)?"
+
+
+def _digits_at_least(minimum: int) -> str:
+    """A regex for the numbers written in digits that are at least minimum (below 100)."""
+    if minimum <= 0:
+        return r"\d+"
+    tens, units = divmod(minimum, 10)
+    if not tens:
+        return rf"[1-9]\d+|[{units}-9]"
+    higher_tens = rf"|[{tens + 1}-9]\d" if tens < 9 else ""
+    return rf"[1-9]\d{{2,}}{higher_tens}|{tens}[{units}-9]"

@@ -304,3 +304,41 @@ def rows(app: Any, sql: str, **params: Any) -> list[Any]:
             return list(conn.execute(text(sql), params))
     finally:
         engine.dispose()
+
+
+# --- the inbox: social workers' accounts ---------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(app: Any, email: str = "ana@cpas.example", name: str = "Ana", role: str = "worker",
+              password: str = PASSWORD) -> int:
+    """Create an account as `flask --app bot users create` does; return its id."""
+    from bot import auth
+
+    with app.extensions["relais.services"].sessions() as session, session.begin():
+        return int(auth.create_user(session, email, name, role, password).id)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def log_in(client: Any, email: str = "ana@cpas.example", password: str = PASSWORD) -> Any:
+    """Post the login form as a browser would (with its CSRF token); return the response."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def worker(app: Any) -> Any:
+    """A test client logged in as the social worker Ana."""
+    make_user(app)
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    return client
