@@ -8,6 +8,7 @@ line and the reason, in words an admin understands.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import string
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -128,8 +129,14 @@ class Flows:
 
 
 def load_lexicon(path: Path) -> Lexicon:
-    """The crisis lexicon (imported late: bot.triage reads flows' helpers)."""
-    from bot.triage import load_lexicon as load
+    """The crisis lexicon, compiled once per version of the file (compiling takes seconds)."""
+    stat = path.stat()
+    return _compiled_lexicon(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _compiled_lexicon(path: Path, _mtime_ns: int, _size: int) -> Lexicon:
+    from bot.triage import load_lexicon as load  # late: bot.triage reads flows' helpers
 
     return load(path)
 

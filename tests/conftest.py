@@ -280,7 +280,7 @@ def worker_env(app: Any) -> dict[str, str]:
 def run_worker_burst(app: Any, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a real RQ worker in burst mode (it empties the queues, then exits)."""
     rq = shutil.which("rq", path=str(ROOT / ".venv" / "bin")) or "rq"
-    return subprocess.run([rq, "worker", "--burst", "--url", app.config["REDIS_URL"],
+    return subprocess.run([rq, "worker", "--burst", "-w", "worker.main.RelaisWorker", "--url", app.config["REDIS_URL"],
                            "--serializer", "rq.serializers.JSONSerializer", "urgent", "default"],
                           cwd=ROOT, env=worker_env(app), capture_output=True, text=True, timeout=timeout)
 
