@@ -187,7 +187,7 @@ class _Word(NamedTuple):
 def assess(text: str, lexicon: Lexicon, intent: str | None = None, confidence: float = 0.0) -> Triage:
     """Urgent when a crisis phrase matches, or the NLU says urgent with enough confidence."""
     original = normalize(text).split()
-    words = canonical_words(" ".join(original), lexicon)
+    words = _canonical_words(" ".join(original), lexicon)
     canonical = " ".join(w.text for w in words)
     kept, starts = _without_figures(canonical, lexicon)
     found = [hit for hit in _crisis_hits(kept, starts, lexicon) if _trusted([words[i] for i in hit[3]])]
@@ -209,7 +209,7 @@ def _words_reason(hits: list[tuple[str, str]], lexicon: Lexicon) -> str:
     return "mots: " + ", ".join(f"'{words}' ({lexicon.category(name).label['fr']})" for name, words in hits)
 
 
-def canonical_words(normalized: str, lexicon: Lexicon | None = None) -> list[_Word]:
+def _canonical_words(normalized: str, lexicon: Lexicon | None = None) -> list[_Word]:
     """The words of a normalised text, SMS spellings rewritten and (given a lexicon) typos fixed."""
     raw = _LONG_REPEATS.sub(r"\1\1", normalized).split()
     words: list[_Word] = []
@@ -539,10 +539,10 @@ def _phrase_words(phrase: Any) -> list[str]:
     words: list[str] = []
     text, position = str(phrase), 0
     for wildcard in _PLACEHOLDER.finditer(text):
-        words.extend(w.text for w in canonical_words(normalize(text[position:wildcard.start()])))
+        words.extend(w.text for w in _canonical_words(normalize(text[position:wildcard.start()])))
         words.append(f"<{wildcard[1]}>" if wildcard[1] else "<...>")
         position = wildcard.end()
-    words.extend(w.text for w in canonical_words(normalize(text[position:])))
+    words.extend(w.text for w in _canonical_words(normalize(text[position:])))
     return words
 
 

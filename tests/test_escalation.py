@@ -87,8 +87,11 @@ def test_it_works_with_the_nlu_service_stopped(live: Any, worker: RunningWorker,
     assert rows(app, "SELECT needs_review, priority FROM messages WHERE direction = 'in'")[0] == (True, "urgent")
 
 
-def test_with_the_real_nlu_the_urgent_intent_escalates(make_app: Any, rasa_up: RasaServer, redis_client: Any) -> None:
-    app = make_app(RASA_URL=rasa_up.url)
+def test_with_the_real_nlu_the_urgent_intent_escalates(live: Any, rasa_up: RasaServer, redis_client: Any) -> None:
+    from bot.nlu_client import NluClient
+
+    app, _server = live
+    app.extensions["relais.services"].nlu = NluClient(rasa_up.url, 5)
     replies, _ = urgent_text(app, "jai avalé toute la boite de cachets")
     assert "112" in replies[0]
     assert rows(app, "SELECT priority FROM cases")[0][0] == "urgent"
