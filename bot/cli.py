@@ -29,11 +29,20 @@ def register(app: Flask) -> None:
 
 
 @click.command("sweep")
-def sweep() -> None:
-    """Re-enqueue cases never escalated and messages never sent (the cron job does it every 30 s)."""
+@click.option("--every", type=float, default=0, help="Sweep again every N seconds (the Procfile's sweeper).")
+def sweep(every: float) -> None:
+    """Re-enqueue cases never escalated and messages never sent."""
+    import time
+
     from worker.escalation import sweep as run_sweep
 
-    click.echo(run_sweep())
+    while True:
+        result = run_sweep()
+        if not every or not result.startswith("0 cases, 0 messages"):
+            click.echo(result)
+        if not every:
+            return
+        time.sleep(every)
 
 
 db_cli = AppGroup("db", help="Database schema.")
