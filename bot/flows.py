@@ -8,10 +8,10 @@ line and the reason, in words an admin understands.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import string
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
