@@ -12,7 +12,7 @@ export PORT ?= 5000
 export RASA_TELEMETRY_ENABLED := false
 FLASK := $(VENV)/bin/flask --app bot
 
-.PHONY: run test setup nlu-train nlu-venv venv db redis lint clean browser
+.PHONY: run test bench setup nlu-train nlu-venv venv db redis lint clean browser
 
 run: setup db
 	@echo ""
@@ -25,6 +25,11 @@ run: setup db
 
 test: setup browser
 	$(VENV)/bin/pytest
+
+# Latency, throughput, escalation and memory against the NLU floor and a plain Rasa peer;
+# its own ports (5300, 5305, 5306), Redis database 14 and var/bench/. BENCH_ARGS=--quick: < 2 min.
+bench: setup db
+	$(VENV)/bin/python -m tests.bench.run $(BENCH_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser).
 browser:
