@@ -108,35 +108,58 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
     return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An inbound message once committed, with what the rest of the path needs of its contact."""
+
+    message_id: int
+    contact_id: int
+    is_new: bool
+    owned: bool = False
+    language: str | None = None
+    reference: str | None = None  # the open case's, if any
+
+
 def handle_inbound(svc: Services, form: InboundForm) -> list[str]:
     """Store the message, then answer it once; a duplicate sid gets the first answer again."""
-    message_id, contact_id, is_new = _store(svc, form)
-    if not is_new:
-        return _replay(svc, message_id)
+    stored = _store(svc, form)
+    if not stored.is_new:
+        return _replay(svc, stored.message_id)
     try:
-        return _process(svc, form, message_id, contact_id)
+        return _process(svc, form, stored)
     except Exception:
-        log.exception("inbound message %s could not be processed; safe reply sent", message_id)
-        return _safe_reply(svc, form, message_id, contact_id)
+        log.exception("inbound message %s could not be processed; safe reply sent", stored.message_id)
+        return _safe_reply(svc, form, stored.message_id, stored.contact_id)
 
 
-def _store(svc: Services, form: InboundForm) -> tuple[int, int, bool]:
-    with svc.sessions() as session:
-        contact = _contact(svc, session, form)
-        message = Message(contact_id=contact.id, direction="in", sid=form.sid, channel=form.channel,
-                          body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
-                          media=list(form.media) or None, status="received")
-        session.add(message)
-        contact.last_inbound_at = utcnow()
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            existing = session.scalars(select(Message).where(Message.sid == form.sid)).one()
-            log.info("duplicate inbound %s for contact %s", existing.id, contact.pseudonym)
-            return existing.id, existing.contact_id, False
-        log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
-        return message.id, contact.id, True
+def _store(svc: Services, form: InboundForm) -> Stored:
+    """Commit the message (and a new contact) in one transaction, before anything else."""
+    for _attempt in range(3):
+        with svc.sessions() as session:
+            contact = session.scalars(select(Contact).where(Contact.address == form.address)).one_or_none()
+            if contact is None:
+                contact = Contact(address=form.address, channel=form.channel, country=form.country,
+                                  pseudonym=pseudonym(form.address, svc.pseudonym_key))
+                session.add(contact)
+            message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
+                              body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
+                              media=list(form.media) or None, status="received")
+            session.add(message)
+            contact.last_inbound_at = utcnow()
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = session.scalars(select(Message).where(Message.sid == form.sid)).one_or_none()
+                if existing is not None:
+                    log.info("duplicate inbound %s", existing.id)
+                    return Stored(existing.id, existing.contact_id, False)
+                continue  # the same new person's other message created the contact first
+            log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
+            case = _open_case(session, contact.id)
+            return Stored(message.id, contact.id, True, contact.owner_id is not None, contact.language,
+                          case.reference if case else None)
+    raise RuntimeError("inbound message could not be stored")
 
 
 def _contact(svc: Services, session: Session, form: InboundForm) -> Contact:
@@ -169,22 +192,19 @@ def _replay(svc: Services, message_id: int) -> list[str]:
         time.sleep(0.05)
 
 
-def _process(svc: Services, form: InboundForm, message_id: int, contact_id: int) -> list[str]:
+def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     flows = svc.flows()
-    with svc.sessions() as session:
-        contact = session.get(Contact, contact_id)
-        assert contact is not None
-        owned = contact.owner_id is not None
+    message_id, contact_id = stored.message_id, stored.contact_id
     state = svc.states.load(contact_id)
-    if state.lang is None and contact.language:
-        state = engine.State(lang=contact.language, lang_locked=True)
+    if state.lang is None and stored.language:
+        state = engine.State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
-                        reference=_case_reference(svc, contact_id))
+                        reference=stored.reference or new_reference())
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
     meaning = _triage(incoming.text, meaning, flows)
-    if owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
+    if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows)
@@ -222,13 +242,6 @@ def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tupl
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
-
-
-def _case_reference(svc: Services, contact_id: int) -> str:
-    """The open case's reference, or a new one should this message open a case."""
-    with svc.sessions() as session:
-        case = _open_case(session, contact_id)
-        return case.reference if case and case.reference else new_reference()
 
 
 def new_reference() -> str:

@@ -15,3 +15,6 @@ class RelaisWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _app()
+        import twilio.rest.api.v2010.account.message  # noqa: F401
+
+        import bot.twilio_client  # noqa: F401 - twilio.rest takes ~100 ms to import: once, here
