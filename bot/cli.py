@@ -66,7 +66,7 @@ def messages_send(to: str, text: str) -> None:
     services = current_app.extensions["relais.services"]
     form = pipeline.InboundForm(sid="", address=to, body="")
     with services.sessions() as session:
-        contact = pipeline._contact(services, session, form)
+        contact = pipeline.get_or_create_contact(services, session, form)
         message = outbound.create(session, contact, text, source="staff")
         session.commit()
     outbound.enqueue(current_app.extensions["relais.redis"], message.id)

@@ -22,18 +22,6 @@ class ConfigError(RuntimeError):
     """A configuration variable is missing or malformed."""
 
 
-def envbool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """Read a strict boolean: only 'true' or 'false' (any case) are accepted."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ConfigError(f"{name} must be true or false, not {raw!r}")
-
-
 def envfloat(env: Mapping[str, str], name: str, default: float) -> float:
     """Read a number, naming the variable when it is not one."""
     raw = env.get(name)

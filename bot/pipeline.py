@@ -138,8 +138,7 @@ def _store(svc: Services, form: InboundForm) -> Stored:
         with svc.sessions() as session:
             contact = session.scalars(select(Contact).where(Contact.address == form.address)).one_or_none()
             if contact is None:
-                contact = Contact(address=form.address, channel=form.channel, country=form.country,
-                                  pseudonym=pseudonym(form.address, svc.pseudonym_key))
+                contact = _new_contact(svc, form)
                 session.add(contact)
             message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
                               body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
@@ -162,13 +161,18 @@ def _store(svc: Services, form: InboundForm) -> Stored:
     raise RuntimeError("inbound message could not be stored")
 
 
-def _contact(svc: Services, session: Session, form: InboundForm) -> Contact:
+def _new_contact(svc: Services, form: InboundForm) -> Contact:
+    return Contact(address=form.address, channel=form.channel, country=form.country,
+                   pseudonym=pseudonym(form.address, svc.pseudonym_key))
+
+
+def get_or_create_contact(svc: Services, session: Session, form: InboundForm) -> Contact:
+    """The contact at form's address, created (and committed) when new."""
     query = select(Contact).where(Contact.address == form.address)
     contact = session.scalars(query).one_or_none()
     if contact:
         return contact
-    contact = Contact(address=form.address, channel=form.channel, country=form.country,
-                      pseudonym=pseudonym(form.address, svc.pseudonym_key))
+    contact = _new_contact(svc, form)
     session.add(contact)
     try:
         session.commit()
