@@ -16,17 +16,24 @@ from bot.text import day_reference
 
 if TYPE_CHECKING:
     from bot.engine import Incoming
-    from bot.flows import Choice, Flows
+    from bot.flows import Choice, Flows, WorkshopDef
 
 
 class Context(dict):  # type: ignore[type-arg]
     """Placeholder values for one reply, computed only when a text uses them."""
 
-    def __init__(self, flows: Flows, lang: str, now: datetime, message: Incoming) -> None:
+    def __init__(self, flows: Flows, lang: str, now: datetime, message: Incoming,
+                 data: dict[str, str] | None = None) -> None:
         super().__init__()
         self.flows, self.lang, self.now, self.message = flows, lang, now, message
+        self.data = data if data is not None else {}
 
     def __missing__(self, key: str) -> str:
+        if key in self.data:
+            return self.data[key]
+        if key.startswith("workshop_"):
+            workshop = self.flows.workshops.get(self.data.get("workshop", ""))
+            return workshop_field(workshop, key, self) if workshop else ""
         if key == "centre":
             return self.flows.name[self.lang]
         if key == "hours":
@@ -48,6 +55,33 @@ def menu_lines(choices: tuple[Choice, ...], ctx: Context) -> str:
     """'1 Horaires', '2 Demarches', ..., then '0 Parler a quelqu'un'."""
     lines = [f"{i} {c.label[ctx.lang]}" for i, c in enumerate(choices, start=1)]
     lines.append(ctx.flows.text("human_choice", ctx.lang))
+    return "\n".join(lines)
+
+
+def workshop_field(workshop: WorkshopDef, key: str, ctx: Context) -> str:
+    """{workshop_title}, {workshop_when} ('jeudi 3 décembre à 14h'), {workshop_place}."""
+    if key == "workshop_title":
+        return workshop.title[ctx.lang]
+    if key == "workshop_place":
+        return workshop.place[ctx.lang]
+    if key == "workshop_when":
+        return workshop_when(workshop, ctx.lang)
+    return ""
+
+
+def workshop_when(workshop: WorkshopDef, lang: str) -> str:
+    """'jeudi 3 décembre, 14h' / 'donderdag 3 december, 14u' / 'Thursday 3 December, 2pm'."""
+    day = format_date(workshop.day, "EEEE d MMMM", locale=lang)
+    return f"{day}, {fmt_time(workshop.start, lang)}"
+
+
+def pick_lines(keys: list[str], ctx: Context) -> str:
+    """'1 Faire son CV - jeudi 3 décembre, 14h', one line per workshop shown."""
+    lines = []
+    for number, key in enumerate(keys, start=1):
+        workshop = ctx.flows.workshops.get(key)
+        if workshop is not None:
+            lines.append(f"{number} {workshop.title[ctx.lang]} - {workshop_when(workshop, ctx.lang)}")
     return "\n".join(lines)
 
 

@@ -7,8 +7,10 @@ first; when it answers None the message is free text, the caller asks the NLU se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from rapidfuzz import fuzz
 
@@ -19,6 +21,7 @@ from bot.text import as_number, clean, normalize
 
 MAX_CHAIN = 6  # steps followed in one turn through `next`
 MAX_REPLY = 1600  # Twilio's limit for one message body
+PICKED = "_picked"  # the data key holding the keys of the list last shown by a `pick` step
 FUZZY_MIN = 85
 
 
@@ -30,6 +33,7 @@ class State:
     lang_locked: bool = False
     step: str | None = None
     turns: int = 0
+    data: dict[str, str] = field(default_factory=dict)  # answers kept by `ask` and `pick`
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready copy."""
@@ -64,6 +68,24 @@ class Interpretation:
     goto: str | None = None
     language: str | None = None
     reason: str | None = None  # why, in words a social worker reads (crisis triage)
+    save: tuple[str, str] | None = None  # (name, value) an `ask` or `pick` keeps
+    notice: str | None = None  # a shared text said first (e.g. "flow_changed")
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a `do:` action gave: a result name (see flows.ACTIONS) and values for the texts."""
+
+    result: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+class Effects(Protocol):
+    """The actions that need the database (sign-ups), given by the caller."""
+
+    def run(self, action: str, data: Mapping[str, str], now: datetime) -> ActionResult: ...
+
+    def signups(self, now: datetime) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -105,13 +127,29 @@ def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation |
         goto = "media_only" if message.num_media else "empty"
         return Interpretation(None, 1.0, "input", goto=goto)
     number = as_number(text)
+    if state.step and state.step not in flows.steps:
+        # an admin removed the step this person was at: a digit meant something that is gone,
+        # so back to the menu with a word why; words are read as from the menu
+        if number is not None and number != 0:
+            return Interpretation(None, 1.0, "input", goto=flows.start, notice="flow_changed")
+        state = replace(state, step=None)
+    step = flows.steps.get(state.step or "")
     if number is not None:
+        if step and step.pick and number != 0:
+            return _by_pick(state, step, number, flows)
         return _by_number(state, number, flows)
     norm = normalize(text)
+    if step and step.choices:  # the current step's own words win over global keywords
+        exact = _by_label(state, norm, flows, fuzzy=False)
+        if exact:
+            return exact
     keyword = _keyword(norm, flows)
     if keyword:
         return keyword
-    return _by_label(state, norm, flows)
+    by_label = _by_label(state, norm, flows)
+    if by_label or step is None or step.ask is None:
+        return by_label
+    return Interpretation(None, 1.0, "answer", goto=step.ask.goto, save=(step.ask.save, text[:500]))
 
 
 def _menu_choices(state: State, flows: Flows) -> tuple[Choice, ...]:
@@ -132,7 +170,24 @@ def _by_number(state: State, number: int, flows: Flows) -> Interpretation:
         return _to_step(flows.human, "menu", flows)
     choices = _menu_choices(state, flows)
     if 1 <= number <= len(choices):
-        return _to_step(choices[number - 1].goto, "menu", flows)
+        return _choose(state, choices[number - 1], flows)
+    return _to_step("not_understood", "menu", flows)
+
+
+def _choose(state: State, choice: Choice, flows: Flows) -> Interpretation:
+    meaning = _to_step(choice.goto, "menu", flows)
+    step = flows.steps.get(state.step or "")
+    if step and step.ask and choice in step.choices:
+        value = choice.value or choice.label[flows.default_language]
+        return replace(meaning, save=(step.ask.save, value))
+    return meaning
+
+
+def _by_pick(state: State, step: Step, number: int, flows: Flows) -> Interpretation:
+    assert step.pick is not None
+    shown = [key for key in state.data.get(PICKED, "").split(",") if key]
+    if 1 <= number <= len(shown):
+        return replace(_to_step(step.pick.goto, "menu", flows), save=(step.pick.save, shown[number - 1]))
     return _to_step("not_understood", "menu", flows)
 
 
@@ -145,42 +200,85 @@ def _keyword(norm: str, flows: Flows) -> Interpretation | None:
     return None
 
 
-def _by_label(state: State, norm: str, flows: Flows) -> Interpretation | None:
+def _by_label(state: State, norm: str, flows: Flows, fuzzy: bool = True) -> Interpretation | None:
     if len(norm.split()) > 3:
         return None
     for choice in _menu_choices(state, flows):
         candidates = [normalize(label) for label in choice.label.values()]
         candidates += [w for words in choice.keywords.values() for w in words]
         for candidate in candidates:
-            if norm == candidate or (len(norm) >= 5 and fuzz.ratio(norm, candidate) >= FUZZY_MIN):
-                return _to_step(choice.goto, "menu", flows)
+            if norm == candidate or (fuzzy and len(norm) >= 5 and fuzz.ratio(norm, candidate) >= FUZZY_MIN):
+                return _choose(state, choice, flows)
     return None
 
 
 def respond(state: State, message: Incoming, meaning: Interpretation, now: datetime,
-            flows: Flows) -> Outcome:
+            flows: Flows, effects: Effects | None = None) -> Outcome:
     """Follow the flow for one understood message and say what to answer and do."""
     lang, locked = _language(state, message, meaning, flows)
     step_name = meaning.goto or _step_for_intent(meaning.intent, flows)
-    ctx = answers.Context(flows, lang, now, message)
-    parts: list[str] = []
+    data = {} if step_name == flows.start else dict(state.data)
+    if meaning.save:
+        data[meaning.save[0]] = meaning.save[1]
+    ctx = answers.Context(flows, lang, now, message, data)
+    parts: list[str] = [flows.text(meaning.notice, lang)] if meaning.notice in flows.texts else []
     actions: list[object] = []
     last = state.step
     for _ in range(MAX_CHAIN):
         step = flows.steps[step_name]
+        if step.pick:
+            shown = _pick_list(step, flows, now, effects)
+            if not shown and step.pick.empty:
+                step_name = step.pick.empty
+                continue
+            data[PICKED] = ",".join(shown)
+        result = _run(step, data, now, effects) if step.do in ACTIONS_WITH_RESULTS else None
+        if result is not None:
+            ctx.update(result.values)
         parts.append(_render(step, ctx))
-        actions.extend(_actions(step, meaning))
+        actions.extend(_actions(step, meaning, data))
         last = step.name
+        if result is not None:
+            step_name = step.results[result.result]
+            continue
         if not step.next:
             break
         step_name = step.next
+    if last == flows.start:
+        data = {k: v for k, v in data.items() if k == PICKED}
     priority = None
     for action in actions:
         if isinstance(action, OpenCase):
             priority = _max_priority(priority, action.priority)
-    new_state = replace(state, lang=lang, lang_locked=locked, step=last, turns=state.turns + 1)
+    new_state = replace(state, lang=lang, lang_locked=locked, step=last, turns=state.turns + 1, data=data)
     return Outcome(new_state, split_reply("\n".join(p for p in parts if p)), actions,
                    meaning.intent, meaning.confidence, priority, lang, meaning.source)
+
+
+ACTIONS_WITH_RESULTS = ("signup", "cancel", "accept_offer")
+
+
+def _run(step: Step, data: Mapping[str, str], now: datetime, effects: Effects | None) -> ActionResult:
+    """Do a step's action; without effects (a pure test) it gives its first result."""
+    if effects is None:
+        from bot.flows import ACTIONS
+
+        return ActionResult(ACTIONS[step.do or ""][-1])
+    outcome = effects.run(step.do or "", data, now)
+    if outcome.result not in step.results:
+        raise ValueError(f"action {step.do} gave {outcome.result!r}, not listed in results")
+    return outcome
+
+
+def _pick_list(step: Step, flows: Flows, now: datetime, effects: Effects | None) -> list[str]:
+    """The keys shown as a numbered list by a `pick` step: upcoming workshops or the person's."""
+    assert step.pick is not None
+    if step.pick.source == "signups":
+        return effects.signups(now) if effects else []
+    local = now.astimezone(flows.schedule.tz)
+    upcoming = [w for w in flows.workshops.values()
+                if datetime.combine(w.day, w.start, tzinfo=local.tzinfo) > local]
+    return [w.key for w in sorted(upcoming, key=lambda w: (w.day, w.start, w.key))][:9]
 
 
 def _step_for_intent(intent: str | None, flows: Flows) -> str:
@@ -206,15 +304,21 @@ def _render(step: Step, ctx: answers.Context) -> str:
         return ""
     text = step.say.get(ctx.lang) or step.say[ctx.flows.default_language]
     body = text.format_map(ctx)
+    if step.pick:
+        keys = [k for k in ctx.data.get(PICKED, "").split(",") if k]
+        body = "\n".join([body, answers.pick_lines(keys, ctx)])
     if step.choices:
         body = "\n".join([body, answers.menu_lines(step.choices, ctx)])
     return body.strip()
 
 
-def _actions(step: Step, meaning: Interpretation) -> list[object]:
+def _actions(step: Step, meaning: Interpretation, data: Mapping[str, str]) -> list[object]:
     actions: list[object] = []
     if step.open_case:
         reason = meaning.reason or f"{meaning.source}: {meaning.intent or step.name} ({meaning.confidence:.2f})"
+        answered = "; ".join(f"{k}: {v}" for k, v in data.items() if not k.startswith("_"))
+        if answered and not meaning.reason:
+            reason = f"{step.name}: {answered}"
         actions.append(OpenCase(step.open_case, reason))
     if step.do == "stop":
         actions.append(OptOut())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import string
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 
 __all__ = ["FlowError", "Flows", "load_flows"]
 
-PLACEHOLDERS = {"centre", "hours", "emergency", "menu", "next_open", "reference", "human_eta"}
+PLACEHOLDERS = {"centre", "hours", "emergency", "menu", "next_open", "reference", "human_eta",
+                "workshop_title", "workshop_when", "workshop_place", "position", "offer_until"}
+# What each `do:` can give, and so which `results:` it needs.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "stop": (),
+    "start": (),
+    "signup": ("confirmed", "waiting", "already", "past", "unknown"),
+    "cancel": ("cancelled", "none"),
+    "accept_offer": ("accepted", "expired", "none"),
+}
+PICK_SOURCES = ("workshops", "signups")
 
 
 class _Node(dict):  # type: ignore[type-arg]
@@ -58,6 +68,49 @@ class Choice:
     label: dict[str, str]
     goto: str
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    value: str | None = None  # what an `ask` keeps when this choice is taken (default: the label)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Wait for a free-text answer, keep it under `save`, then go to `goto`."""
+
+    save: str
+    goto: str
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A numbered list built from data (upcoming workshops, the person's sign-ups)."""
+
+    source: str
+    save: str
+    goto: str
+    empty: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkshopDef:
+    """A workshop as written in flows/workshops.yml (its seats are counted in SQL)."""
+
+    key: str
+    title: dict[str, str]
+    day: date
+    start: time
+    end: time | None
+    place: dict[str, str]
+    seats: int
+    file: str = "?"
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkshopSettings:
+    """How long a freed seat is held for the person offered it, and when not to text."""
+
+    offer_hours: float = 12.0
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
 
 
 @dataclass(frozen=True)
@@ -70,8 +123,25 @@ class Step:
     do: str | None = None
     next: str | None = None
     open_case: str | None = None
+    ask: Ask | None = None
+    pick: Pick | None = None
+    results: dict[str, str] = field(default_factory=dict)
     file: str = "?"
     line: int | None = None
+
+    @property
+    def waits(self) -> bool:
+        """True when the bot waits at this step for the person's answer."""
+        return bool(self.choices or self.ask or self.pick)
+
+    def targets(self) -> list[str]:
+        """Every step this step can lead to."""
+        found = [c.goto for c in self.choices] + ([self.next] if self.next else [])
+        if self.ask:
+            found.append(self.ask.goto)
+        if self.pick:
+            found += [self.pick.goto] + ([self.pick.empty] if self.pick.empty else [])
+        return found + list(self.results.values())
 
 
 @dataclass(frozen=True)
@@ -121,6 +191,8 @@ class Flows:
     version: str
     rota: Rota = field(default_factory=lambda: Rota((), timedelta(minutes=15)))
     crisis: Lexicon | None = None
+    workshops: dict[str, WorkshopDef] = field(default_factory=dict)
+    workshop_settings: WorkshopSettings = field(default_factory=WorkshopSettings)
 
     def text(self, key: str, lang: str) -> str:
         """A shared text in a language, falling back to the default language."""
@@ -186,12 +258,13 @@ def _build(docs: dict[str, _Node], version: str) -> Flows:
     intents: dict[str, IntentRoute] = {}
     keywords: list[Keyword] = []
     start = human = None
+    saved = _saved_names(docs)
     for doc in docs.values():
         for name, raw in (doc.get("steps") or {}).items():
             if name in steps:
                 raise FlowError(doc.file, raw.line, f"step '{name}' is defined twice "
                                 f"(also in {steps[name].file})")
-            steps[name] = _step(name, raw, languages)
+            steps[name] = _step(name, raw, languages, saved)
         for key, raw in (doc.get("texts") or {}).items():
             texts[key] = _texts(raw, languages, f"text '{key}'")
         for intent, raw in (doc.get("intents") or {}).items():
@@ -216,9 +289,74 @@ def _build(docs: dict[str, _Node], version: str) -> Flows:
         start=start or "menu",
         human=human or "talk",
         version=version,
+        workshops=_workshops(docs.get("workshops.yml"), languages),
+        workshop_settings=_workshop_settings(docs.get("workshops.yml")),
     )
     _check_references(flows, docs)
     return flows
+
+
+def _saved_names(docs: dict[str, _Node]) -> set[str]:
+    """The names `ask:` and `pick:` keep answers under: usable as placeholders anywhere."""
+    names = set()
+    for doc in docs.values():
+        for raw in (doc.get("steps") or {}).values():
+            for key in ("ask", "pick"):
+                if isinstance(raw, dict) and isinstance(raw.get(key), dict) and raw[key].get("save"):
+                    names.add(str(raw[key]["save"]))
+    return names
+
+
+def _workshops(doc: _Node | None, languages: tuple[str, ...]) -> dict[str, WorkshopDef]:
+    found: dict[str, WorkshopDef] = {}
+    if doc is None:
+        return found
+    raw_all = doc.get("workshops") or {}
+    if not isinstance(raw_all, dict):
+        raise FlowError(doc.file, doc.line, "'workshops' must list workshops by key")
+    for key, raw in raw_all.items():
+        key = str(key)
+        if not isinstance(raw, dict):
+            raise FlowError(doc.file, doc.line, f"workshop '{key}' must have title, date, time, place, seats")
+        day = raw.get("date")
+        if not isinstance(day, date):
+            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a date like 2026-12-03")
+        try:
+            start, end = _workshop_time(str(raw.get("time") or ""))
+        except ValueError:
+            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a time like \"14:00-16:00\" "
+                            "or \"14:00\"") from None
+        seats = raw.get("seats")
+        if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
+            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a number of seats (1 or more)")
+        found[key] = WorkshopDef(key, _texts(_require(raw, "title", dict), languages, f"workshop '{key}' title"),
+                                 day, start, end,
+                                 _texts(_require(raw, "place", dict), languages, f"workshop '{key}' place"),
+                                 seats, raw.file, raw.line)
+    return found
+
+
+def _workshop_time(text: str) -> tuple[time, time | None]:
+    if "-" in text:
+        start, end = parse_slot(text)
+        return start, end
+    return time.fromisoformat(text.strip()), None
+
+
+def _workshop_settings(doc: _Node | None) -> WorkshopSettings:
+    raw = (doc or {}).get("workshop_settings") or {}
+    settings = WorkshopSettings()
+    try:
+        if "offer_hours" in raw:
+            settings = replace(settings, offer_hours=float(raw["offer_hours"]))
+        if "quiet_hours" in raw:
+            start, end = (time.fromisoformat(part.strip()) for part in str(raw["quiet_hours"]).split("-"))
+            settings = replace(settings, quiet_start=start, quiet_end=end)
+    except (ValueError, TypeError):
+        raise FlowError(getattr(raw, "file", "workshops.yml"), getattr(raw, "line", None),
+                        "workshop_settings: offer_hours is a number of hours, quiet_hours like "
+                        "\"21:00-08:00\"") from None
+    return settings
 
 
 def _file(node: Any) -> str:
@@ -237,7 +375,8 @@ def _require(node: Any, key: str, kind: type) -> Any:
     return value
 
 
-def _texts(raw: Any, languages: tuple[str, ...], what: str) -> dict[str, str]:
+def _texts(raw: Any, languages: tuple[str, ...], what: str,
+           saved: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
     if isinstance(raw, str):
         raw_dict = _Node({lang: raw for lang in languages})
         raw_dict.file, raw_dict.line = "?", None
@@ -253,7 +392,7 @@ def _texts(raw: Any, languages: tuple[str, ...], what: str) -> dict[str, str]:
         raise FlowError(_file(raw), _line(raw), f"{what} has no text in {', '.join(missing)}")
     for lang, value in raw.items():
         names = {f for _, f, _, _ in string.Formatter().parse(str(value)) if f}
-        unknown = names - PLACEHOLDERS - {"until", "when", "day", "slots", "time", "reason",
+        unknown = names - PLACEHOLDERS - set(saved) - {"until", "when", "day", "slots", "time", "reason",
                                           "week", "start", "end", "number", "label", "name"}
         if unknown:
             raise FlowError(_file(raw), _line(raw), f"{what} ({lang}) uses an unknown placeholder "
@@ -269,22 +408,48 @@ def _wordlists(raw: Any) -> dict[str, tuple[str, ...]]:
     return {lang: tuple(normalize(str(w)) for w in words) for lang, words in raw.items()}
 
 
-def _step(name: str, raw: _Node, languages: tuple[str, ...]) -> Step:
+def _step(name: str, raw: _Node, languages: tuple[str, ...], saved: set[str] | None = None) -> Step:
     if not isinstance(raw, dict):
         raise FlowError("?", None, f"step '{name}' must be a section with say/choices/next")
+    saved = saved or set()
     choices = tuple(
         Choice(_texts(_require(c, "label", dict), languages, f"a choice label of step '{name}'"),
-               str(_require(c, "goto", str)), _wordlists(c.get("keywords")))
+               str(_require(c, "goto", str)), _wordlists(c.get("keywords")),
+               str(c["value"]) if c.get("value") is not None else None)
         for c in raw.get("choices") or ()
     )
     say = raw.get("say")
+    do = raw.get("do")
+    if do is not None and do not in ACTIONS:
+        raise FlowError(raw.file, raw.line, f"step '{name}' has do: {do}, which is not an action "
+                        f"({', '.join(ACTIONS)})")
+    results = {str(k): str(v) for k, v in (raw.get("results") or {}).items()}
+    missing = [r for r in ACTIONS.get(do or "", ()) if r not in results]
+    if missing:
+        raise FlowError(raw.file, raw.line, f"step '{name}' does '{do}' but does not say where the "
+                        f"result '{missing[0]}' leads (add it under results:)")
+    ask = pick = None
+    if raw.get("ask") is not None:
+        ask_raw = raw["ask"]
+        ask = Ask(str(_require(ask_raw, "save", str)), str(_require(ask_raw, "goto", str)))
+    if raw.get("pick") is not None:
+        pick_raw = raw["pick"]
+        source = str(_require(pick_raw, "from", str))
+        if source not in PICK_SOURCES:
+            raise FlowError(pick_raw.file, pick_raw.line, f"step '{name}' picks from '{source}'; "
+                            f"it can pick from {' or '.join(PICK_SOURCES)}")
+        pick = Pick(source, str(_require(pick_raw, "save", str)), str(_require(pick_raw, "goto", str)),
+                    str(pick_raw["empty"]) if pick_raw.get("empty") else None)
     return Step(
         name=name,
-        say=_texts(say, languages, f"step '{name}'") if say is not None else None,
+        say=_texts(say, languages, f"step '{name}'", saved) if say is not None else None,
         choices=choices,
-        do=raw.get("do"),
+        do=do,
         next=raw.get("next"),
         open_case=raw.get("open_case"),
+        ask=ask,
+        pick=pick,
+        results=results,
         file=raw.file,
         line=raw.line,
     )
@@ -326,8 +491,7 @@ def _emergency(raw: dict[str, Any], languages: tuple[str, ...]) -> dict[str, tup
 
 def _check_references(flows: Flows, docs: dict[str, _Node]) -> None:
     for step in flows.steps.values():
-        targets = [c.goto for c in step.choices] + ([step.next] if step.next else [])
-        for target in targets:
+        for target in step.targets():
             if target not in flows.steps:
                 raise FlowError(step.file, step.line, f"step '{step.name}' goes to '{target}', "
                                 "which is not a step")

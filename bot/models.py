@@ -177,3 +177,67 @@ class AuditEntry(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[str | None] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Workshop(Base):
+    """The seat counter of a workshop; its title, date and place live in flows/workshops.yml.
+
+    `taken` only moves through a conditional UPDATE (taken < seats), so two sign-ups at the
+    same moment can never both get the last seat, in SQLite or PostgreSQL.
+    """
+
+    __tablename__ = "workshops"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Signup(Base):
+    """One person's place at a workshop: confirmed, waiting, offered, cancelled or expired."""
+
+    __tablename__ = "signups"
+    __table_args__ = (UniqueConstraint("workshop_key", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workshop_key: Mapped[str] = mapped_column(ForeignKey("workshops.key"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the order of the waiting list
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Reminder(Base):
+    """A message planned for later (workshop reminders, the end of a seat offer); sent once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("signup_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # day_before, two_hours, offer_expiry
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled, sent, skipped
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FlowVersion(Base):
+    """A saved version of one flow file, with who saved it and when (the admin page's history)."""
+
+    __tablename__ = "flow_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    sha: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -55,6 +55,8 @@ class Services:
     clock: Callable[[], datetime]
     pseudonym_key: str
     escalate: Callable[[int, str], None] | None = None  # None: nothing leaves (simulator)
+    # the database actions of a flow (workshop sign-ups) for one contact; None: none available
+    effects: Callable[[int, Flows], engine.Effects] | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,8 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
-    outcome = engine.respond(state, incoming, meaning, svc.clock(), flows)
+    effects = svc.effects(contact_id, flows) if svc.effects else None
+    outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
                       reference=incoming.reference)
     svc.states.save(contact_id, outcome.state)

@@ -343,8 +343,9 @@ def test_a_state_on_a_removed_step_falls_back_to_the_start_menu(flows: Flows) ->
     meaning = interpret(old, Incoming("2"), flows)
 
     assert meaning is not None
-    assert meaning.goto == menu_goto(flows, 1)
+    assert (meaning.goto, meaning.notice) == (flows.start, "flow_changed")
     assert interpret(old, Incoming("horaires"), flows).goto == "hours"  # type: ignore[union-attr]
+    assert interpret(old, Incoming("0"), flows).goto == flows.human  # type: ignore[union-attr]
 
 
 def test_each_turn_counts_and_remembers_the_last_step(flows: Flows) -> None:
