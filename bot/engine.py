@@ -307,6 +307,8 @@ def _render(step: Step, ctx: answers.Context) -> str:
     if step.pick:
         keys = [k for k in ctx.data.get(PICKED, "").split(",") if k]
         body = "\n".join([body, answers.pick_lines(keys, ctx)])
+        if not step.choices:
+            body = "\n".join([body, ctx.flows.text("human_choice", ctx.lang)])
     if step.choices:
         body = "\n".join([body, answers.menu_lines(step.choices, ctx)])
     return body.strip()
