@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -216,7 +216,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     effects = svc.effects(contact_id, flows) if svc.effects else None
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
-                      reference=incoming.reference)
+                      reference=incoming.reference, known_language=stored.language)
     svc.states.save(contact_id, outcome.state)
     return replies
 
@@ -263,23 +263,25 @@ def _open_case(session: Session, contact_id: int) -> Case | None:
 
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
             outcome: engine.Outcome | None, replies: list[str], review: str | None,
-            reference: str = "") -> list[str]:
+            reference: str = "", known_language: str | None = None) -> list[str]:
     prepared = [sms.prepare(text, form.channel) for text in replies]
     escalate: list[tuple[int, str]] = []
+    values: dict[str, object] = {"processed_at": utcnow(), "status": "processed"}
+    if review:
+        values.update(needs_review=True, review_reason=review)
+    if outcome is not None:
+        values.update(intent=outcome.intent, confidence=outcome.confidence, understood_by=outcome.source,
+                      language=outcome.language, priority=outcome.priority)
     with svc.sessions() as session, session.begin():
-        message = session.get(Message, message_id)
-        contact = session.get(Contact, contact_id)
-        assert message is not None and contact is not None
-        message.processed_at = utcnow()
-        message.status = "processed"
-        if review:
-            message.needs_review, message.review_reason = True, review
-        if outcome is not None:
-            message.intent, message.confidence = outcome.intent, outcome.confidence
-            message.understood_by, message.language = outcome.source, outcome.language
-            message.priority = outcome.priority
+        # by id, without loading the rows: one UPDATE for the message, one for the contact if needed
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        if outcome is not None and outcome.actions:
+            contact, message = session.get(Contact, contact_id), session.get(Message, message_id)
+            assert message is not None and contact is not None
             contact.language = outcome.language
             escalate = _apply_actions(session, outcome.actions, contact, message, reference, svc.clock())
+        elif outcome is not None and outcome.language != known_language:
+            session.execute(update(Contact).where(Contact.id == contact_id).values(language=outcome.language))
         for body in prepared:
             info = sms.segment_info(body)
             session.add(Message(contact_id=contact_id, direction="out", channel=form.channel,
@@ -311,6 +313,9 @@ def _apply_actions(session: Session, actions: list[object], contact: Contact, me
                 case.priority, case.reason, case.escalated_at = "urgent", action.reason[:255], None
                 case.opened_at = now
             else:
+                # the person's answers (talk flow) complete a waiting normal case; no new alert
+                if case.priority == action.priority == "normal":
+                    case.reason = action.reason[:255]
                 continue
             session.flush()
             escalate.append((case.id, case.priority))
