@@ -32,7 +32,8 @@ class Context(dict):  # type: ignore[type-arg]
         if key in self.data:
             return self.data[key]
         if key.startswith("workshop_"):
-            workshop = self.flows.workshops.get(self.data.get("workshop", ""))
+            # an action's value (the sign-up it cancelled) wins over the step's saved pick
+            workshop = self.flows.workshops.get(self.get("workshop") or self.data.get("workshop", ""))
             return workshop_field(workshop, key, self) if workshop else ""
         if key == "centre":
             return self.flows.name[self.lang]
@@ -51,10 +52,11 @@ class Context(dict):  # type: ignore[type-arg]
         return "{" + key + "}"
 
 
-def menu_lines(choices: tuple[Choice, ...], ctx: Context) -> str:
-    """'1 Horaires', '2 Demarches', ..., then '0 Parler a quelqu'un'."""
+def menu_lines(choices: tuple[Choice, ...], ctx: Context, human: bool = True) -> str:
+    """'1 Horaires', '2 Demarches', ..., then '0 Parler a quelqu'un' (unless already there)."""
     lines = [f"{i} {c.label[ctx.lang]}" for i, c in enumerate(choices, start=1)]
-    lines.append(ctx.flows.text("human_choice", ctx.lang))
+    if human:
+        lines.append(ctx.flows.text("human_choice", ctx.lang))
     return "\n".join(lines)
 
 

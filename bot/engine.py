@@ -137,6 +137,8 @@ def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation |
     if number is not None:
         if step and step.pick and number != 0:
             return _by_pick(state, step, number, flows)
+        if step and step.ask and number > len(step.choices):  # "14" for 14h is an answer
+            return _answer(step, text, flows)
         return _by_number(state, number, flows)
     norm = normalize(text)
     if step and step.choices:  # the current step's own words win over global keywords
@@ -144,12 +146,22 @@ def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation |
         if exact:
             return exact
     keyword = _keyword(norm, flows)
-    if keyword:
-        return keyword
+    if keyword and not (step and step.ask and _is_action(keyword.goto, flows)):
+        return keyword  # inside a question, "oui" is an answer, not the seat-offer keyword
     by_label = _by_label(state, norm, flows)
     if by_label or step is None or step.ask is None:
         return by_label
+    return _answer(step, text, flows)
+
+
+def _answer(step: Step, text: str, flows: Flows) -> Interpretation:
+    assert step.ask is not None
     return Interpretation(None, 1.0, "answer", goto=step.ask.goto, save=(step.ask.save, text[:500]))
+
+
+def _is_action(step_name: str | None, flows: Flows) -> bool:
+    step = flows.steps.get(step_name or "")
+    return bool(step and step.do in ACTIONS_WITH_RESULTS)
 
 
 def _menu_choices(state: State, flows: Flows) -> tuple[Choice, ...]:
@@ -310,7 +322,7 @@ def _render(step: Step, ctx: answers.Context) -> str:
         if not step.choices:
             body = "\n".join([body, ctx.flows.text("human_choice", ctx.lang)])
     if step.choices:
-        body = "\n".join([body, answers.menu_lines(step.choices, ctx)])
+        body = "\n".join([body, answers.menu_lines(step.choices, ctx, human=step.name != ctx.flows.human)])
     return body.strip()
 
 

@@ -209,3 +209,22 @@ def test_a_state_saved_by_an_older_version_has_no_data(flows: Flows) -> None:
 
     assert old.data == {}
     assert State.from_dict(replace(old, data={"topic": "x"}).to_dict()).data == {"topic": "x"}
+
+
+def test_a_number_beyond_the_choices_of_a_question_is_an_answer(flows: Flows) -> None:
+    state = State(lang="fr", lang_locked=True, step="talk")
+
+    meaning = interpret(state, Incoming("14"), flows)
+
+    assert meaning is not None
+    assert (meaning.goto, meaning.save) == ("talk_when", ("topic", "14"))
+
+
+def test_oui_inside_a_question_is_an_answer_not_the_seat_offer(flows: Flows) -> None:
+    state = State(lang="fr", lang_locked=True, step="talk_when", data={"topic": "x"})
+
+    meaning = interpret(state, Incoming("oui"), flows)
+
+    assert meaning is not None
+    assert (meaning.goto, meaning.save) == ("talk_done", ("callback", "oui"))
+    assert interpret(state, Incoming("menu"), flows).goto == "menu"  # type: ignore[union-attr]
