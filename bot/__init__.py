@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from flask import Flask
 
+from bot import workshops
 from bot.config import load_settings
 from bot.db import make_engine, make_sessionmaker
 from bot.flows_store import FlowsStore
@@ -42,29 +43,33 @@ def _extensions(app: Flask) -> None:
     engine = make_engine(cfg["DATABASE_URL"])
     connection = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
     nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"])
-    flows = FlowsStore(cfg["FLOWS_DIR"])
+    flows = FlowsStore(cfg["FLOWS_DIR"], strict=False)  # broken flows: safe replies, /healthz says why
     app.extensions["relais.db"] = engine
     app.extensions["relais.redis"] = connection
     app.extensions["relais.nlu"] = nlu
     app.extensions["relais.flows"] = flows
+    sessions = make_sessionmaker(engine)
     app.extensions["relais.services"] = Services(
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         states=RedisStateStore(connection, cfg["STATE_TTL"]),
         nlu=nlu,
         flows=flows.get,
         clock=lambda: datetime.now(UTC),
         pseudonym_key=cfg["PSEUDONYM_KEY"],
         escalate=lambda case_id, priority: enqueue_escalation(connection, case_id, priority),
+        effects=workshops.effects_factory(sessions, workshops.rq_enqueue_at(connection)),
     )
 
 
 def _blueprints(app: Flask) -> None:
-    from bot import api, auth, dev, health, inbox, webhook
+    from bot import admin, api, auth, dev, health, inbox, webhook, workshop_views
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(workshop_views.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     if app.config["DEV_MODE"]:
         app.register_blueprint(dev.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import uuid
@@ -15,7 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from bot import db, outbound, pipeline
+from bot import db, outbound, pipeline, workshops
 from bot.state import MemoryStateStore
 
 
@@ -26,23 +27,75 @@ def register(app: Flask) -> None:
     app.cli.add_command(simulate)
     app.cli.add_command(users_cli)
     app.cli.add_command(sweep)
+    app.cli.add_command(flows_cli)
 
 
 @click.command("sweep")
 @click.option("--every", type=float, default=0, help="Sweep again every N seconds (the Procfile's sweeper).")
 def sweep(every: float) -> None:
-    """Re-enqueue cases never escalated and messages never sent."""
+    """Re-enqueue cases never escalated, messages never sent and workshop reminders Redis lost."""
     import time
 
     from worker.escalation import sweep as run_sweep
 
     while True:
         result = run_sweep()
-        if not every or not result.startswith("0 cases, 0 messages"):
+        if not every or result != "0 cases, 0 messages, 0 reminders":
             click.echo(result)
         if not every:
             return
         time.sleep(every)
+
+
+flows_cli = AppGroup("flows", help="Check and test the conversation flows (the YAML files in flows/).")
+
+
+@flows_cli.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--max-segments", default=3, show_default=True, type=click.IntRange(min=1),
+              help="The most SMS segments one reply may take.")
+def flows_check(directory: Path | None, max_segments: int) -> None:
+    """Check the flows in DIRECTORY (default: $FLOWS_DIR, else flows/); exit 1 on an error."""
+    from bot.flows_check import check_dir, summary
+
+    directory = directory or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR")
+                                  or "flows")
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory} is not a folder")
+    report = check_dir(directory, max_segments=max_segments)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(summary(report, directory))
+    if not report.ok:
+        click.get_current_context().exit(1)
+
+
+@flows_cli.command("test")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--nlu", "use_nlu", is_flag=True,
+              help="Ask the NLU service about free text (default: the keyword fallback, the same every run).")
+def flows_test(path: Path | None, use_nlu: bool) -> None:
+    """Run the conversation tests in PATH/tests/ (PATH: a flows folder, a tests folder or one file)."""
+    import logging
+
+    from bot.flows import FlowError
+    from bot.flowtests import run_path
+
+    path = path or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR") or "flows")
+    nlu = current_app.extensions["relais.nlu"] if use_nlu else None
+    loggers = [logging.getLogger(name) for name in ("bot", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:  # one line per test, not per message
+        logger.setLevel(logging.WARNING)
+    try:
+        outcome = run_path(path, nlu, echo=click.echo)
+    except FlowError as exc:
+        raise click.ClickException(f"the flows cannot be loaded: {exc}") from None
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+    if not outcome.ok:
+        click.get_current_context().exit(1)
 
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -106,9 +159,10 @@ def _scratch_services(at: str | None) -> pipeline.Services:
     def clock() -> datetime:
         return moment or datetime.now(UTC)
 
-    return pipeline.Services(sessions=db.make_sessionmaker(db.make_engine(url)),
-                             states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
-                             clock=clock, pseudonym_key=base.pseudonym_key)
+    sessions = db.make_sessionmaker(db.make_engine(url))
+    return pipeline.Services(sessions=sessions, states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
+                             clock=clock, pseudonym_key=base.pseudonym_key,
+                             effects=workshops.effects_factory(sessions, None))  # rows only: nothing sent
 
 
 def _simulate_one(services: pipeline.Services, channel: str, number: str, text: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import string
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +41,12 @@ PICK_SOURCES = ("workshops", "signups")
 
 
 class _Node(dict):  # type: ignore[type-arg]
-    """A mapping that remembers the file and line it came from."""
+    """A mapping that remembers the file and line it came from, and the line of each key."""
 
     file: str = "?"
     line: int | None = None
+    key_lines: dict[Any, int] = {}  # a shared empty default, replaced per node
+    duplicates: tuple[tuple[Any, int, int], ...] = ()  # keys written twice: (key, line, earlier line)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -55,6 +57,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
     mapping = _Node(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
     mapping.file = getattr(loader, "relais_file", "?")
+    mapping.key_lines, duplicates, own = {}, [], set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool | date):
+            continue
+        if key in own:  # written twice here (keys merged in by << come from elsewhere)
+            duplicates.append((key, key_node.start_mark.line + 1, mapping.key_lines[key]))
+        if key_node.start_mark.index >= node.start_mark.index:
+            own.add(key)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    mapping.duplicates = tuple(duplicates)
     return mapping
 
 
@@ -200,17 +213,27 @@ class Flows:
         return variants.get(lang) or variants[self.default_language]
 
 
+_LEXICONS: dict[str, Lexicon] = {}  # content hash -> compiled lexicon (the last few)
+_LEXICONS_LOCK = threading.Lock()
+
+
 def load_lexicon(path: Path) -> Lexicon:
-    """The crisis lexicon, compiled once per version of the file (compiling takes seconds)."""
-    stat = path.stat()
-    return _compiled_lexicon(path, stat.st_mtime_ns, stat.st_size)
+    """The crisis lexicon, compiled once per content of the file (compiling takes seconds).
 
-
-@lru_cache(maxsize=4)
-def _compiled_lexicon(path: Path, _mtime_ns: int, _size: int) -> Lexicon:
+    Keyed on the content, not the path: the checker validates edits through a temporary
+    copy of the folder and must not compile the same lexicon again.
+    """
     from bot.triage import load_lexicon as load  # late: bot.triage reads flows' helpers
 
-    return load(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with _LEXICONS_LOCK:  # one compile at a time: a second caller then finds it done
+        lexicon = _LEXICONS.get(digest)
+        if lexicon is None:
+            lexicon = load(path)
+            while len(_LEXICONS) >= 4:
+                _LEXICONS.pop(next(iter(_LEXICONS)), None)
+            _LEXICONS[digest] = lexicon
+    return lexicon
 
 
 def load_flows(directory: Path | str) -> Flows:
@@ -246,7 +269,8 @@ def _read(path: Path) -> Any:
     return doc
 
 
-def _build(docs: dict[str, _Node], version: str) -> Flows:
+def _build(docs: dict[str, _Node], version: str, check: bool = True) -> Flows:
+    """The flows from parsed files; check=False leaves the references to bot.flows_check."""
     centre_doc = docs.get("centre.yml")
     if centre_doc is None:
         raise FlowError("centre.yml", None, "centre.yml is missing: it holds the centre's name and hours")
@@ -292,7 +316,8 @@ def _build(docs: dict[str, _Node], version: str) -> Flows:
         workshops=_workshops(docs.get("workshops.yml"), languages),
         workshop_settings=_workshop_settings(docs.get("workshops.yml")),
     )
-    _check_references(flows, docs)
+    if check:
+        _check_references(flows, docs)
     return flows
 
 
@@ -318,21 +343,22 @@ def _workshops(doc: _Node | None, languages: tuple[str, ...]) -> dict[str, Works
         key = str(key)
         if not isinstance(raw, dict):
             raise FlowError(doc.file, doc.line, f"workshop '{key}' must have title, date, time, place, seats")
+        where, line = _file(raw), _line(raw)
         day = raw.get("date")
         if not isinstance(day, date):
-            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a date like 2026-12-03")
+            raise FlowError(where, line, f"workshop '{key}' needs a date like 2026-12-03")
         try:
             start, end = _workshop_time(str(raw.get("time") or ""))
         except ValueError:
-            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a time like \"14:00-16:00\" "
+            raise FlowError(where, line, f"workshop '{key}' needs a time like \"14:00-16:00\" "
                             "or \"14:00\"") from None
         seats = raw.get("seats")
         if not isinstance(seats, int) or isinstance(seats, bool) or seats < 1:
-            raise FlowError(raw.file, raw.line, f"workshop '{key}' needs a number of seats (1 or more)")
+            raise FlowError(where, line, f"workshop '{key}' needs a number of seats (1 or more)")
         found[key] = WorkshopDef(key, _texts(_require(raw, "title", dict), languages, f"workshop '{key}' title"),
                                  day, start, end,
                                  _texts(_require(raw, "place", dict), languages, f"workshop '{key}' place"),
-                                 seats, raw.file, raw.line)
+                                 seats, where, line)
     return found
 
 
@@ -344,7 +370,8 @@ def _workshop_time(text: str) -> tuple[time, time | None]:
 
 
 def _workshop_settings(doc: _Node | None) -> WorkshopSettings:
-    raw = (doc or {}).get("workshop_settings") or {}
+    raw: Any = doc.get("workshop_settings") if doc is not None else None
+    raw = raw or {}
     settings = WorkshopSettings()
     try:
         if "offer_hours" in raw:

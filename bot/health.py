@@ -26,7 +26,13 @@ def healthz() -> tuple[Response, int]:
         checks["redis"] = "down"
     if not ext["relais.nlu"].ping():
         checks["nlu"] = "down (keyword fallback in use)"
-    status = 200 if checks["database"] == "ok" else 503
+    store = ext["relais.flows"]
+    if store.last_error is not None:
+        served = f"version {store.version} served" if store.version else "nothing served: safe replies only"
+        checks["flows"] = f"refused ({store.last_error}); {served}"
+    else:
+        checks["flows"] = "ok"
+    status = 200 if checks["database"] == "ok" and store.version else 503
     return jsonify(status="ok" if status == 200 else "down", **checks), status
 
 

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import requests
 import pytest
+import requests
 from twilio.request_validator import RequestValidator
 
 from bot import db
