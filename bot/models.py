@@ -221,9 +221,10 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     signup_id: Mapped[int] = mapped_column(ForeignKey("signups.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # day_before, two_hours, offer_expiry
+    kind: Mapped[str] = mapped_column(String(16))  # day_before, two_hours, offer, offer_expiry, offer_expired
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled, sent, skipped
+    # scheduled, sent, skipped; done for an offer_expiry, which sends nothing (see bot/workshops.py)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

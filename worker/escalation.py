@@ -132,7 +132,7 @@ def _mark(sessions: sessionmaker[Session], case_id: int, kind: str, status: str,
 
 
 def sweep() -> str:
-    """Re-enqueue what Redis lost: cases never escalated, outbox messages never sent."""
+    """Re-enqueue what Redis lost: cases never escalated, outbox messages never sent, reminders."""
     app = _app()
     with app.app_context():
         sessions = app.extensions["relais.services"].sessions
@@ -151,4 +151,7 @@ def sweep() -> str:
             outbound.enqueue(connection, message_id)
         if cases or messages:
             log.warning("sweeper re-enqueued %d cases and %d messages", len(cases), len(messages))
-        return f"{len(cases)} cases, {len(messages)} messages"
+        from worker.workshops import sweep_reminders
+
+        reminders = sweep_reminders()
+        return f"{len(cases)} cases, {len(messages)} messages, {reminders} reminders"
