@@ -42,7 +42,7 @@ def _extensions(app: Flask) -> None:
     cfg = app.config
     engine = make_engine(cfg["DATABASE_URL"])
     connection = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
-    nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"])
+    nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"], cache_size=cfg.get("NLU_CACHE_SIZE", 0))
     flows = FlowsStore(cfg["FLOWS_DIR"], strict=False)  # broken flows: safe replies, /healthz says why
     app.extensions["relais.db"] = engine
     app.extensions["relais.redis"] = connection

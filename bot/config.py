@@ -48,6 +48,7 @@ class Settings:
     redis_url: str
     rasa_url: str
     nlu_timeout: float
+    nlu_cache_size: int
     flows_dir: Path
     state_ttl: int
     secret_key: str
@@ -91,6 +92,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
         rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
         nlu_timeout=envfloat(env, "NLU_TIMEOUT", 1.5),
+        nlu_cache_size=envint(env, "NLU_CACHE_SIZE", 4096),
         flows_dir=Path(env.get("FLOWS_DIR") or ROOT / "flows"),
         state_ttl=envint(env, "STATE_TTL", 6 * 3600),
         secret_key=secret_key,

@@ -153,6 +153,7 @@ def _test_config(database_url: str, **extra: Any) -> dict[str, Any]:
         "REDIS_URL": TEST_REDIS_URL,
         "RASA_URL": "http://127.0.0.1:9",  # nothing listens: tests that need Rasa use rasa_up
         "NLU_TIMEOUT": 3.0,  # a loaded CI machine must not turn a slow parse into a fallback
+        "NLU_CACHE_SIZE": 0,  # each test hears Rasa itself (tests/test_nlu_cache.py tests the cache)
         "PUBLIC_BASE_URL": PUBLIC,
         "FLOWS_DIR": ROOT / "flows",
         "DEV_MODE": True,
