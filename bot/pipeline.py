@@ -139,9 +139,12 @@ def _store(svc: Services, form: InboundForm) -> Stored:
     for _attempt in range(3):
         with svc.sessions() as session:
             contact = session.scalars(select(Contact).where(Contact.address == form.address)).one_or_none()
+            case = None
             if contact is None:
                 contact = _new_contact(svc, form)
                 session.add(contact)
+            else:  # a new contact has no case yet: no query
+                case = _open_case(session, contact.id)
             message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
                               body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
                               media=list(form.media) or None, status="received")
@@ -157,7 +160,6 @@ def _store(svc: Services, form: InboundForm) -> Stored:
                     return Stored(existing.id, existing.contact_id, False)
                 continue  # the same new person's other message created the contact first
             log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
-            case = _open_case(session, contact.id)
             return Stored(message.id, contact.id, True, contact.owner_id is not None, contact.language,
                           case.reference if case else None)
     raise RuntimeError("inbound message could not be stored")

@@ -193,6 +193,18 @@ def flows_dir(now: datetime) -> tuple[Path, str]:
     return copy, f"FLOWS_DIR copy var/bench/flows with a closure today (real hours: open at {local:%a %H:%M})"
 
 
+def reset_postgres(url: str) -> None:
+    """Drop every table of the bench's PostgreSQL database (never point it at real data)."""
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def app_env(flows: Path, db_url: str) -> dict[str, str]:
     """The environment of the bench web app and worker: dev mode, own ports, own Redis db."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
@@ -478,7 +490,12 @@ def run(quick: bool, with_peer: bool = True) -> dict[str, Any]:
     result["oncall_sms_mode"] = sms_note
     db_file = OUT / "relais.db"
     db_file.unlink(missing_ok=True)
-    env = app_env(flows, f"sqlite:///{db_file}")
+    # BENCH_DATABASE_URL: an empty PostgreSQL database to measure on instead of the SQLite file
+    database = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{db_file}"
+    if database.startswith("postgresql"):
+        reset_postgres(database)
+    result["database"] = database.split("://")[0]
+    env = app_env(flows, database)
     r = redis.Redis.from_url(REDIS_URL)
     r.flushdb()
 
@@ -496,7 +513,7 @@ def run(quick: bool, with_peer: bool = True) -> dict[str, Any]:
         flask(env, "users", "create", EMAIL, "--name", "Bench", "--password", uuid.uuid4().hex)
         token = flask(env, "users", "token", EMAIL).strip().split()[-1]
         stack.start("web", [str(ROOT / ".venv" / "bin" / "gunicorn"), "bot:create_app()", "--bind",
-                            f"127.0.0.1:{WEB_PORT}", "--workers", "2", "--threads", "4", "--timeout", "30"], env)
+                            f"127.0.0.1:{WEB_PORT}", "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", os.environ.get("WEB_THREADS", "4"), "--timeout", "30"], env)
         stack.start("worker", [str(ROOT / ".venv" / "bin" / "rq"), "worker", "-w", "worker.main.RelaisWorker",
                                "--url", REDIS_URL, "--serializer", "rq.serializers.JSONSerializer",
                                "urgent", "default"], env)
@@ -613,7 +630,7 @@ def table(res: dict[str, Any]) -> str:
     for name, mb in res["memory_mb"].items():
         add(f"7. RSS {name}", "", "", f"{mb} MB")
     widths = [max(len(r[i]) for r in rows + [("what", "p50 ms", "p99 ms", "")]) for i in range(3)]
-    lines = [f"Relais bench ({res['mode']}) {res['date']}  cores={res['cores']}  "
+    lines = [f"Relais bench ({res['mode']}, {res.get('database', 'sqlite')}) {res['date']}  cores={res['cores']}  "
              f"load before={res['load_before']} after={res['load_after']}  wall={res['wall_seconds']} s",
              f"{'what':<{widths[0]}}  {'p50 ms':>{widths[1]}}  {'p99 ms':>{widths[2]}}  other",
              "-" * (sum(widths) + 40)]
