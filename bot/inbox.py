@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import redis
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbound, sms
 from bot.auth import audit, secure_headers
-from bot.flows import Flows
+from bot.flows import FlowError, Flows
 from bot.models import Case, Contact, Message, Note, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,18 @@ ERROR_LABELS = {
 SOURCE_LABELS = {"bot": "Robot", "system": "Message automatique", "staff": "Équipe", "worker": "Travailleur social"}
 
 
+class _NO_FLOWS:  # noqa: N801 - stands in for Flows where only the default language is read
+    default_language = "fr"
+
+
+FALLBACK_TEXTS = {
+    "claimed": "Un travailleur social lit vos messages. / Een maatschappelijk werker leest uw berichten. "
+               "/ A social worker is reading your messages.",
+    "handed_back": "Le robot vous répond de nouveau. MENU pour le menu. / De robot antwoordt weer. "
+                   "/ The robot answers again.",
+}
+
+
 class Refused(Exception):
     """An action that cannot be done now; its message is shown to the social worker."""
 
@@ -81,6 +94,20 @@ def _sessions() -> sessionmaker[Session]:
 
 def _flows() -> Flows:
     return current_app.extensions["relais.services"].flows()  # type: ignore[no-any-return]
+
+
+def _served() -> Flows | None:
+    """The flows, or None while the app has no valid version (the inbox must still work)."""
+    try:
+        return _flows()
+    except FlowError:
+        return None
+
+
+def _tz() -> ZoneInfo:
+    """The centre's timezone for showing times; Brussels while the flows are refused."""
+    flows = _served()
+    return flows.schedule.tz if flows else ZoneInfo("Europe/Brussels")
 
 
 # --- pure helpers ------------------------------------------------------------------------
@@ -208,7 +235,7 @@ def queue() -> str:
     """The queue of open cases; it refreshes itself from /inbox/queue every 3 s."""
     with _sessions()() as db:
         rows = queue_rows(db, utcnow(), current_user.id)
-    return render_template("inbox/queue.html", rows=rows, tz=_flows().schedule.tz)
+    return render_template("inbox/queue.html", rows=rows, tz=_tz())
 
 
 @bp.get("/queue")
@@ -216,7 +243,7 @@ def queue_fragment() -> Response:
     """The queue as an HTML fragment in JSON, for the page's polling."""
     with _sessions()() as db:
         rows = queue_rows(db, utcnow(), current_user.id)
-    html = render_template("inbox/_queue.html", rows=rows, tz=_flows().schedule.tz)
+    html = render_template("inbox/_queue.html", rows=rows, tz=_tz())
     return jsonify(html=html, count=len(rows), urgent=sum(r.priority == "urgent" for r in rows),
                    ids=[r.id for r in rows])
 
@@ -240,7 +267,7 @@ def _thread_messages(db: Session, contact_id: int) -> list[Message]:
 def _messages_html(db: Session, contact_id: int) -> str:
     messages = _thread_messages(db, contact_id)
     names = user_names(db, (m.user_id for m in messages))
-    return render_template("inbox/_messages.html", messages=messages, names=names, tz=_flows().schedule.tz,
+    return render_template("inbox/_messages.html", messages=messages, names=names, tz=_tz(),
                            **_labels())
 
 
@@ -265,10 +292,10 @@ def thread(case_id: int) -> str:
     log.info("case %s viewed by user %s", case_id, current_user.id)
     return render_template(
         "inbox/thread.html", case=case, contact=contact, messages_html=messages_html, notes=notes,
-        names=names, tz=_flows().schedule.tz, channel=channel_label(contact.channel),
+        names=names, tz=_tz(), channel=channel_label(contact.channel),
         template_needed=needs_template(contact, now), window_ends=_window_end(contact),
         sms_rules=sms_rules(), outcomes=OUTCOMES, other_open=other_open, max_reply=MAX_REPLY,
-        language=contact.language or _flows().default_language)
+        language=contact.language or (_served() or _NO_FLOWS).default_language)
 
 
 def _window_end(contact: Contact) -> datetime | None:
@@ -336,7 +363,9 @@ def _say(db: Session, contact: Contact, text: str, source: str, user_id: int | N
 
 
 def _text(key: str, contact: Contact) -> str:
-    flows = _flows()
+    flows = _served()
+    if flows is None:  # the bot's texts are refused: a plain sentence in the three languages
+        return FALLBACK_TEXTS[key]
     return flows.text(key, contact.language or flows.default_language)
 
 

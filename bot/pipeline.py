@@ -131,7 +131,7 @@ def handle_inbound(svc: Services, form: InboundForm) -> list[str]:
         return _process(svc, form, stored)
     except Exception:
         log.exception("inbound message %s could not be processed; safe reply sent", stored.message_id)
-        return _safe_reply(svc, form, stored.message_id, stored.contact_id)
+        return _safe_reply(svc, form, stored)
 
 
 def _store(svc: Services, form: InboundForm) -> Stored:
@@ -338,9 +338,16 @@ def _escalate(svc: Services, case_id: int, priority: str) -> None:
         log.warning("case %s not enqueued (%s): the sweeper will", case_id, exc.__class__.__name__)
 
 
-def _safe_reply(svc: Services, form: InboundForm, message_id: int, contact_id: int) -> list[str]:
+def _safe_reply(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
+    """The bot could not answer: say a person will read it, and open a case so one does."""
+    language = stored.language or "fr"
+    outcome = engine.Outcome(State(lang=language), [SAFE_REPLY],
+                             [OpenCase("normal", "the bot could not answer this message (processing error)")],
+                             None, 0.0, "normal", language, "error")
     try:
-        return _record(svc, form, message_id, contact_id, None, [SAFE_REPLY], review="processing_error")
+        return _record(svc, form, stored.message_id, stored.contact_id, outcome, [SAFE_REPLY],
+                       review="processing_error", reference=stored.reference or new_reference(),
+                       known_language=stored.language)
     except Exception:
-        log.exception("could not record the safe reply to inbound %s", message_id)
+        log.exception("could not record the safe reply to inbound %s", stored.message_id)
         return [sms.prepare(SAFE_REPLY, form.channel)]

@@ -419,3 +419,30 @@ def test_the_pages_are_made_for_a_phone_and_send_no_inline_script(app: Any, work
     assert "<script>" not in page
     css = app.test_client().get("/static/relais.css").get_data(as_text=True)
     assert "@media (max-width: 600px)" in css and "min-height: 44px" in css
+
+
+def test_the_inbox_works_while_the_flows_are_refused(make_app: Any, tmp_path: Any) -> None:
+    # an app started on a broken flows folder answers people safely; the team must still work
+    import shutil
+
+    from tests.conftest import ROOT
+
+    flows = shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    menu = flows / "menu.yml"
+    menu.write_text(menu.read_text(encoding="utf-8").replace("    next: menu\n", "    next: menuu\n", 1),
+                    encoding="utf-8")
+    app = make_app(FLOWS_DIR=flows)
+    make_user(app)
+    worker = app.test_client()
+    log_in(worker)
+    # the safe reply, and a case so that a person does read it
+    case_id = open_case(app, "+32470000062", "jveux parler a qqn")
+
+    queue = worker.get("/inbox")
+    thread = worker.get(f"/inbox/cases/{case_id}")
+    claim = post(worker, f"/inbox/cases/{case_id}/claim")
+
+    assert queue.status_code == thread.status_code == 200
+    assert claim.status_code == 302
+    said = rows(app, "SELECT body FROM messages WHERE source = 'system' ORDER BY id DESC")
+    assert said and "Un travailleur social lit vos messages" in said[0][0]

@@ -219,6 +219,9 @@ def test_a_processing_failure_still_gets_a_reply_and_is_marked_for_review(app: A
     replies = phone.text("bonjour")
     assert "recu" in replies[0]
     assert rows(app, "SELECT needs_review, review_reason FROM messages WHERE direction = 'in'")[0] == (True, "processing_error")
+    # the reply promises a person will read it: a case puts it in the social workers' queue
+    assert rows(app, "SELECT priority, status, reason FROM cases") == [
+        ("normal", "open", "the bot could not answer this message (processing error)")]
 
 
 # --- conversation, hours, language --------------------------------------------------------
