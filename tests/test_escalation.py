@@ -239,3 +239,32 @@ def test_the_reason_tells_the_social_worker_which_words_matched(app: Any) -> Non
     Phone(app, "+32470555011").text("jdors dehors ce soir avec mes enfants")
     reason = rows(app, "SELECT reason FROM cases")[0][0]
     assert "dehors" in reason
+
+
+def test_a_message_stored_but_never_answered_gets_the_safe_reply_and_a_case(
+        live: Any, redis_client: Any) -> None:
+    # the web process died between storing the message and answering it
+    from datetime import timedelta
+
+    from bot import pipeline
+    from bot.models import Message, utcnow
+
+    app, _server = live
+    services = app.extensions["relais.services"]
+    stored = pipeline._store(services, pipeline.InboundForm("SMorphan0001", "+32470555009", "vous etes la ?"))
+    with services.sessions() as session, session.begin():
+        session.get(Message, stored.message_id).created_at = utcnow() - timedelta(minutes=5)
+
+    def sweep() -> str:
+        done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "bot", "sweep"], cwd=ROOT,
+                              env=worker_env(app), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "1 unanswered" in sweep()
+    assert "0 unanswered" in sweep()  # a second sweeper does nothing more
+    run_worker_burst(app)
+
+    assert rows(app, "SELECT review_reason FROM messages WHERE id = :i", i=stored.message_id) == [("not_answered",)]
+    assert rows(app, "SELECT COUNT(*), MIN(priority) FROM cases") == [(1, "normal")]
+    assert [m["body"] for m in sms_to(redis_client, "+32470555009")] == [pipeline.SAFE_REPLY]
