@@ -408,7 +408,7 @@ def run_preview(flows: Flows, preview: Preview) -> Preview:
             services = pipeline.Services(
                 sessions=sessions, states=_PresetLanguage(preview.language), nlu=base.nlu,
                 flows=lambda: flows, clock=lambda: moment, pseudonym_key=base.pseudonym_key,
-                escalate=None, effects=effects_factory(sessions, None))
+                escalate=None, effects=effects_factory(sessions, None), counted=False)
             number = PREVIEW_NUMBERS.get(flows.country, PREVIEW_NUMBERS["BE"])
             address = f"whatsapp:{number}" if preview.channel == "whatsapp" else number
             for text in preview.messages:

@@ -162,7 +162,8 @@ def _scratch_services(at: str | None) -> pipeline.Services:
     sessions = db.make_sessionmaker(db.make_engine(url))
     return pipeline.Services(sessions=sessions, states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
                              clock=clock, pseudonym_key=base.pseudonym_key,
-                             effects=workshops.effects_factory(sessions, None))  # rows only: nothing sent
+                             effects=workshops.effects_factory(sessions, None),  # rows only: nothing sent
+                             counted=False)
 
 
 def _simulate_one(services: pipeline.Services, channel: str, number: str, text: str) -> dict[str, Any]:

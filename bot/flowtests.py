@@ -314,7 +314,7 @@ def _run(test: FlowTest, flows: Flows, nlu: NluClient | None, sessions: sessionm
     states = MemoryStateStore()
     services = pipeline.Services(sessions=sessions, states=states, nlu=nlu, flows=lambda: flows,
                                  clock=lambda: clock["now"], pseudonym_key=PSEUDONYM_KEY,
-                                 escalate=None, effects=_effects(sessions))
+                                 escalate=None, effects=_effects(sessions), counted=False)
     contact_id = _contact(services, test)
     result = Result(test)
     for number, turn in enumerate(test.turns, start=1):

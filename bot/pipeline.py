@@ -57,6 +57,7 @@ class Services:
     escalate: Callable[[int, str], None] | None = None  # None: nothing leaves (simulator)
     # the database actions of a flow (workshop sign-ups) for one contact; None: none available
     effects: Callable[[int, Flows], engine.Effects] | None = None
+    counted: bool = True  # False for scratch runs (simulator, preview, flow tests): not in /metrics
 
 
 @dataclass(frozen=True)
@@ -243,11 +244,14 @@ def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
 def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tuple[Interpretation, str | None]:
     if svc.nlu is not None:
         try:
-            with metrics.NLU_SECONDS.time():
-                result = svc.nlu.parse(text, message_id=str(message_id))
+            started = time.perf_counter()
+            result = svc.nlu.parse(text, message_id=str(message_id))
+            if svc.counted:
+                metrics.NLU_SECONDS.observe(time.perf_counter() - started)
             return Interpretation(result.intent, result.confidence, "nlu"), None
         except NluUnavailable as exc:
-            metrics.NLU_FAILURES.inc()
+            if svc.counted:
+                metrics.NLU_FAILURES.inc()
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
@@ -292,7 +296,8 @@ def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
                                 encoding=info.encoding if form.channel == "sms" else None))
     for case_id, priority in escalate:
         _escalate(svc, case_id, priority)
-    metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
+    if svc.counted:
+        metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
     log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
              outcome.intent if outcome else None, outcome.source if outcome else "silent", len(prepared))
     return prepared

@@ -433,6 +433,25 @@ def test_preview_on_saturday_night_answers_with_the_edited_unsaved_text(
     assert rows(app, "SELECT COUNT(*) FROM contacts")[0][0] == 0
 
 
+def test_preview_messages_are_not_counted_in_the_metrics(app: Any, admin: Any, flows_dir: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    from tests.conftest import Phone
+
+    def inbound() -> float:
+        return sum(s.value for m in REGISTRY.collect() if m.name == "relais_inbound_messages"
+                   for s in m.samples if s.name.endswith("_total"))
+
+    text, base, token = open_editor(admin, "centre.yml")
+    before = inbound()
+    assert preview(admin, "centre.yml", text, base, token, messages="horaires\n2").status_code == 200
+    after_preview = inbound()
+    Phone(app, "+32470000093").text("horaires")  # a real message does count
+
+    assert after_preview == before
+    assert inbound() == before + 1
+
+
 def test_preview_speaks_the_chosen_language_and_takes_a_weekday_in_words(
         admin: Any, flows_dir: Path) -> None:
     text, base, token = open_editor(admin, "centre.yml")
