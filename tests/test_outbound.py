@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +12,8 @@ from click.testing import Result
 
 from bot import outbound
 from bot.dev import OPTED_OUT_KEY, SENT_KEY
-from tests.conftest import rows, run_worker_burst, wait_for
+from bot.models import Message, utcnow
+from tests.conftest import ROOT, rows, run_worker_burst, wait_for, worker_env
 
 
 def send(app: Any, to: str, text: str) -> int:
@@ -83,6 +86,24 @@ def test_running_the_job_twice_sends_once(live: Any, redis_client: Any) -> None:
     message_id = send(app, "+32470001239", "Une fois")
     outbound.queue(redis_client).enqueue("worker.jobs.send_message", message_id)  # a second job
     run_worker_burst(app)
+    assert len(sent(redis_client)) == 1
+
+
+def test_a_message_twilio_reports_as_queued_is_not_sent_again(live: Any, redis_client: Any) -> None:
+    # Twilio answers "queued" for a message it accepted; our outbox also calls a message to
+    # send "queued". A job or a sweep that runs after Twilio's answer must not send it again.
+    app, _server = live
+    message_id = send(app, "+32470001240", "Une seule fois")
+    run_worker_burst(app)
+    with app.extensions["relais.services"].sessions() as session, session.begin():
+        message = session.get(Message, message_id)
+        message.status, message.created_at = "queued", utcnow() - timedelta(minutes=5)  # old enough to sweep
+    outbound.queue(redis_client).enqueue("worker.jobs.send_message", message_id)
+    sweep = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "bot", "sweep"], cwd=ROOT,
+                           env=worker_env(app), capture_output=True, text=True, timeout=60)
+    run_worker_burst(app)
+
+    assert sweep.returncode == 0 and sweep.stdout.startswith("0 cases, 0 messages"), sweep.stdout
     assert len(sent(redis_client)) == 1
 
 

@@ -637,14 +637,14 @@ def test_the_sweeper_re_enqueues_a_reminder_whose_job_vanished(
     sweep = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "bot", "sweep"], cwd=ROOT,
                            env=worker_env(app), capture_output=True, text=True, timeout=60)
     assert sweep.returncode == 0, sweep.stderr
-    assert sweep.stdout.strip().endswith("2 reminders"), sweep.stdout  # the due one and the later one
+    assert ", 2 reminders" in sweep.stdout, sweep.stdout  # the due one and the later one
     assert len(queue.scheduled_job_registry.get_job_ids()) == 1  # the later one waits for its time
     assert run_worker(app).returncode == 0
     assert len(sms_to(redis_client, "+32470920002")) == 1
     assert rows(app, "SELECT status FROM reminders WHERE id = :i", i=two_hours)[0][0] == "scheduled"
     again = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "bot", "sweep"], cwd=ROOT,
                            env=worker_env(app), capture_output=True, text=True, timeout=60)
-    assert again.stdout.strip().endswith("0 reminders"), again.stdout  # nothing lost any more
+    assert ", 0 reminders" in again.stdout, again.stdout  # nothing lost any more
 
 
 # --- the staff pages -----------------------------------------------------------------------------

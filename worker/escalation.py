@@ -145,7 +145,8 @@ def sweep() -> str:
                 select(Case).where(Case.status == "open", Case.escalated_at.is_(None)))
                 if c.opened_at.timestamp() < cutoff]
             messages = [m.id for m in session.scalars(
-                select(Message).where(Message.direction == "out", Message.status == "queued"))
+                select(Message).where(Message.direction == "out", Message.status == "queued",
+                                      Message.sid.is_(None)))  # with a sid, Twilio has it
                 if m.created_at.timestamp() < cutoff]
         orphans = _answer_orphans(sessions, utcnow() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
         cases += [(case_id, "normal") for case_id, _ in orphans if case_id]

@@ -31,7 +31,8 @@ def send_message(message_id: int) -> str:
         sessions = app.extensions["relais.services"].sessions
         with sessions() as session, session.begin():
             message = session.get(Message, message_id)
-            if message is None or message.status != "queued":
+            # Twilio also says "queued" for a message it accepted: once it gave a sid, never again
+            if message is None or message.status != "queued" or message.sid:
                 return f"skipped ({message.status if message else 'missing'})"
             message.status = "sending"  # claimed: a second run of this job stops above
             contact = session.get(Contact, message.contact_id)
