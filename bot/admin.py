@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import db as database
 from bot import pipeline, sms
-from bot.auth import audit, secure_headers
+from bot.auth import audit, db_sessions, require_login, secure_headers
 from bot.engine import State
 from bot.flows import FlowError, Flows
 from bot.flows_check import Problem, check_dir
@@ -95,16 +95,13 @@ class Refused(Exception):
 
 @bp.before_request
 def _require_admin() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
+    refused = require_login()
+    if refused is not None:
+        return refused
     if current_user.role != "admin":
         log.info("user %s (not an admin) refused at %s", current_user.id, request.path)
         return render_template("admin/forbidden.html"), 403
     return None
-
-
-def _sessions() -> sessionmaker[Session]:
-    return current_app.extensions["relais.services"].sessions  # type: ignore[no-any-return]
 
 
 def _store() -> FlowsStore:
@@ -517,7 +514,7 @@ def flows() -> str:
     """The flow files, each with its last saved version, and the state of the running flows."""
     directory = _directory()
     names = flow_files(directory)
-    with _sessions()() as db:
+    with db_sessions()() as db:
         latest = {v.file: v for v in (latest_version(db, name) for name in names) if v is not None}
         counts = {name: count for name, count in db.execute(
             select(FlowVersion.file, func.count(FlowVersion.id)).group_by(FlowVersion.file))}
@@ -534,7 +531,7 @@ def _editor(file: str, text: str, base: str, status: int = 200, **context: Any) 
     flows = running_flows()
     languages = flows.languages if flows else LANGUAGES
     tz = flows.schedule.tz if flows else ZoneInfo(DEFAULT_TIMEZONE)
-    with _sessions()() as db:
+    with db_sessions()() as db:
         latest = latest_version(db, file)
         latest_by = user_names(db, [latest.user_id if latest else None])
     form = request.form if request.method == "POST" else {}
@@ -617,7 +614,7 @@ def save(file: str) -> ResponseReturnValue:
             log.info("flow %s: save by user %s refused (%d error(s))", file, current_user.id, len(result.errors))
             return _editor(file, text, base, 422, check=result, checked=True,
                            refused="Rien n'a été enregistré : corrigez les erreurs ci-dessous.")
-        with _sessions()() as db, db.begin():
+        with db_sessions()() as db, db.begin():
             record_disk(db, path)
             version = record(db, file, text, current_user.id, comment)
             audit(db, "flow_save", user_id=current_user.id, detail=f"{file} #{version.id}")
@@ -630,7 +627,7 @@ def save(file: str) -> ResponseReturnValue:
 
 def _stale(path: Path, text: str, on_disk: str) -> ResponseReturnValue:
     """Someone saved the file since this edit began: show what differs, overwrite nothing."""
-    with _sessions()() as db:
+    with db_sessions()() as db:
         latest = latest_version(db, path.name)
         who = user_names(db, [latest.user_id]).get(latest.user_id) if latest and latest.user_id else None
     if latest is not None and latest.sha == digest(on_disk):
@@ -650,7 +647,7 @@ def _stale(path: Path, text: str, on_disk: str) -> ResponseReturnValue:
 def history(file: str) -> str:
     """Every saved version of a file: who, when, why."""
     path = _path(file)
-    with _sessions()() as db:
+    with db_sessions()() as db:
         versions = versions_of(db, file)
         names = user_names(db, (v.user_id for v in versions))
     current = disk_digest(path)
@@ -670,14 +667,14 @@ def _version(db: Session, file: str, version_id: int) -> FlowVersion:
 def version(file: str, version_id: int) -> ResponseReturnValue:
     """One version: how it differs from the file now, and the way back to it."""
     path = _path(file)
-    with _sessions()() as db:
+    with db_sessions()() as db:
         chosen = _version(db, file, version_id)
     return _version_page(file, chosen, read_flow(path))
 
 
 def _version_page(file: str, chosen: FlowVersion, current: str, status: int = 200,
                   **context: Any) -> ResponseReturnValue:
-    with _sessions()() as db:
+    with db_sessions()() as db:
         names = user_names(db, [chosen.user_id])
     changes = diff_lines(chosen.content, current, f"{file} version #{chosen.id}", f"{file} actuel")
     return render_template("admin/version.html", file=file, version=chosen, names=names, changes=changes,
@@ -689,7 +686,7 @@ def rollback(file: str, version_id: int) -> ResponseReturnValue:
     """Write an earlier version back, after checking it against the folder as it is now."""
     path = _path(file)
     comment = request.form.get("comment", "").strip()[:MAX_COMMENT]
-    with _sessions()() as db:
+    with db_sessions()() as db:
         chosen = _version(db, file, version_id)
     with folder_lock(path.parent):
         current = read_flow(path)
@@ -701,7 +698,7 @@ def rollback(file: str, version_id: int) -> ResponseReturnValue:
             log.info("flow %s: rollback to %s by user %s refused", file, chosen.id, current_user.id)
             return _version_page(file, chosen, current, 422, check=result)
         note = f"retour à la version #{chosen.id}" + (f" : {comment}" if comment else "")
-        with _sessions()() as db, db.begin():
+        with db_sessions()() as db, db.begin():
             record_disk(db, path)
             restored = record(db, file, chosen.content, current_user.id, note)
             audit(db, "flow_rollback", user_id=current_user.id, detail=f"{file} #{restored.id} = #{chosen.id}")

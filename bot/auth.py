@@ -148,7 +148,8 @@ def audit(db: Session, action: str, *, user_id: int | None = None, case_id: int 
                       detail=detail[:255] if detail else None))
 
 
-def _sessions() -> sessionmaker[Session]:
+def db_sessions() -> sessionmaker[Session]:
+    """The app's database sessions (the staff pages use them too)."""
     return current_app.extensions["relais.services"].sessions  # type: ignore[no-any-return]
 
 
@@ -202,7 +203,7 @@ def _email_key() -> str:
 def _load_user(token: str) -> Worker | None:
     if not token:
         return None
-    with _sessions()() as db:
+    with db_sessions()() as db:
         query = select(User).where(User.session_token == token, User.active.is_(True))
         user = db.scalars(query).one_or_none()
         return Worker.of(user) if user is not None else None
@@ -224,12 +225,19 @@ def _throttled(limit: RequestLimit) -> Response:
     wait = max(1, limit.reset_at - int(time.time()))
     email = request.form.get("email", "").strip().lower()
     security_log.warning("login throttled from %s", request.remote_addr)
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         user = user_by_email(db, email)
         audit(db, "login_throttled", user_id=user.id if user else None, detail=f"email={email}")
     error = f"Trop de tentatives de connexion. Réessayez dans {wait} s."
     return Response(render_template("auth/login.html", error=error, email=email, next=_next_param()),
                     status=429, headers={"Retry-After": str(wait)})
+
+
+def require_login() -> ResponseReturnValue | None:
+    """A blueprint's `before_request`: the login page for anyone not logged in."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
+    return None
 
 
 def secure_headers(response: Response) -> Response:
@@ -273,7 +281,7 @@ def login() -> ResponseReturnValue:
     email = request.form.get("email", "").strip().lower()[:255]
     password = request.form.get("password", "")
     worker: Worker | None = None
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         user = user_by_email(db, email)
         if check_password(user, password) and user is not None and user.active:
             user.session_token = secrets.token_hex(32)
@@ -296,7 +304,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """End the session on the server: the old cookie stops working, wherever it was copied."""
     user_id = current_user.id
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         user = db.get(User, user_id)
         if user is not None:
             user.session_token = None

@@ -32,10 +32,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot import outbound, sms
-from bot.auth import audit, secure_headers
+from bot.auth import audit, db_sessions, require_login, secure_headers
 from bot.flows import FlowError, Flows
 from bot.models import Case, Contact, Message, Note, User, utcnow
 
@@ -81,15 +81,7 @@ class Refused(Exception):
     """An action that cannot be done now; its message is shown to the social worker."""
 
 
-@bp.before_request
-def _require_login() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
-    return None
-
-
-def _sessions() -> sessionmaker[Session]:
-    return current_app.extensions["relais.services"].sessions  # type: ignore[no-any-return]
+bp.before_request(require_login)
 
 
 def _flows() -> Flows:
@@ -233,7 +225,7 @@ def queue_rows(db: Session, now: datetime, user_id: int) -> list[QueueRow]:
 @bp.get("")
 def queue() -> str:
     """The queue of open cases; it refreshes itself from /inbox/queue every 3 s."""
-    with _sessions()() as db:
+    with db_sessions()() as db:
         rows = queue_rows(db, utcnow(), current_user.id)
     return render_template("inbox/queue.html", rows=rows, tz=_tz())
 
@@ -241,7 +233,7 @@ def queue() -> str:
 @bp.get("/queue")
 def queue_fragment() -> Response:
     """The queue as an HTML fragment in JSON, for the page's polling."""
-    with _sessions()() as db:
+    with db_sessions()() as db:
         rows = queue_rows(db, utcnow(), current_user.id)
     html = render_template("inbox/_queue.html", rows=rows, tz=_tz())
     return jsonify(html=html, count=len(rows), urgent=sum(r.priority == "urgent" for r in rows),
@@ -280,7 +272,7 @@ def _labels() -> dict[str, Any]:
 def thread(case_id: int) -> str:
     """The whole conversation with the person, the notes, and the actions on the case."""
     now = utcnow()
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         case, contact = _load(db, case_id)
         audit(db, "view_case", user_id=current_user.id, case_id=case.id)
         messages_html = _messages_html(db, contact.id)
@@ -307,7 +299,7 @@ def _window_end(contact: Contact) -> datetime | None:
 @bp.get("/cases/<int:case_id>/messages")
 def thread_fragment(case_id: int) -> Response:
     """The conversation as an HTML fragment in JSON, for the thread page's polling."""
-    with _sessions()() as db:
+    with db_sessions()() as db:
         case, contact = _load(db, case_id)
         html = _messages_html(db, contact.id)
     return jsonify(html=html)
@@ -324,7 +316,7 @@ def _act(case_id: int, action: Callable[[Session, Case, Contact], tuple[str, lis
     """
     back = url_for("inbox.thread", case_id=case_id)
     try:
-        with _sessions()() as db, db.begin():
+        with db_sessions()() as db, db.begin():
             case, contact = _load(db, case_id)
             confirmation, to_send = action(db, case, contact)
     except Refused as refusal:

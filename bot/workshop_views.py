@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, render_template
-from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot import workshops
-from bot.auth import audit, secure_headers
+from bot.auth import audit, db_sessions, require_login, secure_headers
 from bot.flows import Flows
 from bot.models import Workshop, utcnow
 
@@ -26,15 +24,7 @@ STATUS_LABELS = {"confirmed": "inscrit", "offered": "place proposée", "waiting"
                  "cancelled": "annulé", "expired": "offre expirée"}
 
 
-@bp.before_request
-def _require_login() -> ResponseReturnValue | None:
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined, no-any-return]
-    return None
-
-
-def _sessions() -> sessionmaker[Session]:
-    return current_app.extensions["relais.services"].sessions  # type: ignore[no-any-return]
+bp.before_request(require_login)
 
 
 def _flows() -> Flows:
@@ -45,7 +35,7 @@ def _flows() -> Flows:
 def index() -> str:
     """The upcoming workshops with their seats, the seats taken and the waiting list."""
     flows = _flows()
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         rows = workshops.overview(db, flows, utcnow())
         audit(db, "view_workshops", user_id=current_user.id)
     log.info("workshops viewed by user %s", current_user.id)
@@ -57,7 +47,7 @@ def participants(key: str) -> str:
     """Who is signed up for one workshop: confirmed, offered, then the waiting list in order."""
     flows = _flows()
     workshop = flows.workshops.get(key)
-    with _sessions()() as db, db.begin():
+    with db_sessions()() as db, db.begin():
         row = db.get(Workshop, key)
         if workshop is None and row is None:
             abort(404)

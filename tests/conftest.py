@@ -343,3 +343,27 @@ def worker(app: Any) -> Any:
     client = app.test_client()
     assert log_in(client).status_code == 302
     return client
+
+
+# --- shared by several test files -----------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    """A private copy of the real flows folder, safe to edit."""
+    return Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium, the one Debian ships (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -21,18 +20,12 @@ import bot.flows_store
 from bot.admin import diff_lines, folder_lock, parse_moment
 from bot.flows_check import Problem
 from bot.flows_check import check_dir as real_check_dir
-from tests.conftest import BRUSSELS, ROOT, csrf_of, log_in, make_user, rows
+from tests.conftest import BRUSSELS, csrf_of, log_in, make_user, rows
 
 ADMIN = "lea@cpas.example"
 CLOSED_FR = "Nous sommes fermés maintenant"
 EDITED_FR = "Le centre dort à cette heure-ci"
 SATURDAY_NIGHT = "2026-11-28T23:10"  # a Saturday: the centre is closed
-
-
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    """A private copy of the real flows folder, safe to write."""
-    return Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
 
 
 @pytest.fixture

@@ -3,28 +3,20 @@ the live app: edit, check, preview, save, history, diff and rollback, on a priva
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 import bot.flows_store
-from tests.conftest import PASSWORD, ROOT, make_user, rows
+from tests.conftest import PASSWORD, make_user, rows
 
-CHROMIUM = "/usr/bin/chromium"
 ADMIN = "lea@cpas.example"
 CLOSED_FR = "Nous sommes fermés maintenant"
 EDITED_FR = "Le centre dort à cette heure-ci"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    """A private copy of the real flows folder, safe to write."""
-    return Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
 
 
 @pytest.fixture
@@ -36,17 +28,6 @@ def make_app(make_app: Callable[..., Any], flows_dir: Path, database_url: str) -
     def build(**extra: Any) -> Any:
         return make_app(FLOWS_DIR=flows_dir, **extra)
     return build
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Headless Chromium, the one Debian ships."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def log_in(page: Page, base: str) -> None:

@@ -12,25 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from bot.dev import SENT_KEY
 from tests.conftest import PASSWORD, ROOT, Phone, make_user, rows, wait_for, worker_env
 
-CHROMIUM = "/usr/bin/chromium"
 CRISIS = "je vais me suicider ce soir"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Headless Chromium, the one Debian ships."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,12 +25,6 @@ CONTRACT_INTENTS = {
     "stop",
     "out_of_scope",
 }
-
-
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    """A private copy of the real flows folder, safe to edit."""
-    return Path(shutil.copytree(FLOWS_DIR, tmp_path / "flows"))
 
 
 def edit(path: Path, old: str, new: str) -> int:

@@ -421,13 +421,9 @@ def test_the_pages_are_made_for_a_phone_and_send_no_inline_script(app: Any, work
     assert "@media (max-width: 600px)" in css and "min-height: 44px" in css
 
 
-def test_the_inbox_works_while_the_flows_are_refused(make_app: Any, tmp_path: Any) -> None:
+def test_the_inbox_works_while_the_flows_are_refused(make_app: Any, flows_dir: Any) -> None:
     # an app started on a broken flows folder answers people safely; the team must still work
-    import shutil
-
-    from tests.conftest import ROOT
-
-    flows = shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    flows = flows_dir
     menu = flows / "menu.yml"
     menu.write_text(menu.read_text(encoding="utf-8").replace("    next: menu\n", "    next: menuu\n", 1),
                     encoding="utf-8")
