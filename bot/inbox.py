@@ -65,10 +65,6 @@ ERROR_LABELS = {
 SOURCE_LABELS = {"bot": "Robot", "system": "Message automatique", "staff": "Équipe", "worker": "Travailleur social"}
 
 
-class _NO_FLOWS:  # noqa: N801 - stands in for Flows where only the default language is read
-    default_language = "fr"
-
-
 FALLBACK_TEXTS = {
     "claimed": "Un travailleur social lit vos messages. / Een maatschappelijk werker leest uw berichten. "
                "/ A social worker is reading your messages.",
@@ -287,7 +283,12 @@ def thread(case_id: int) -> str:
         names=names, tz=_tz(), channel=channel_label(contact.channel),
         template_needed=needs_template(contact, now), window_ends=_window_end(contact),
         sms_rules=sms_rules(), outcomes=OUTCOMES, other_open=other_open, max_reply=MAX_REPLY,
-        language=contact.language or (_served() or _NO_FLOWS).default_language)
+        language=contact.language or _default_language())
+
+
+def _default_language() -> str:
+    flows = _served()
+    return flows.default_language if flows else "fr"  # French while the flows are refused
 
 
 def _window_end(contact: Contact) -> datetime | None:
