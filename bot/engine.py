@@ -14,7 +14,7 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from bot import answers
+from bot import answers, standing
 from bot.flows import Choice, Flows, Step
 from bot.lang import detect
 from bot.text import as_number, clean, normalize
@@ -56,6 +56,8 @@ class Incoming:
     num_media: int = 0
     country: str | None = None
     reference: str = ""  # the reference of the case this message may open or join
+    opted_out: bool = False  # the person has opted out (STOP) and not come back
+    opt_out_type: str = ""  # Twilio's OptOutType on this message (STOP, START, HELP), if any
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Interpretation:
 
     intent: str | None
     confidence: float
-    source: str  # "menu", "keyword", "nlu", "fallback", "input"
+    source: str  # "menu", "keyword", "nlu", "fallback", "input", "standing" (STOP/START)
     goto: str | None = None
     language: str | None = None
     reason: str | None = None  # why, in words a social worker reads (crisis triage)
@@ -98,12 +100,21 @@ class OpenCase:
 
 @dataclass(frozen=True)
 class OptOut:
-    """Action: the person asked for no more messages."""
+    """Action: the person asked for no more messages; via says how (keyword, twilio)."""
+
+    via: str = "keyword"
 
 
 @dataclass(frozen=True)
 class OptIn:
-    """Action: the person asked to get messages again (START)."""
+    """Action: the person asked to get messages again (START, or OUI to the question)."""
+
+    via: str = "keyword"
+
+
+STOP_STEP, START_STEP = "stop", "restart"  # the steps that do: stop and do: start
+OPTED_OUT_STEP = "opted_out"  # what someone who opted out hears: do you want to come back?
+STOP_HINT = "stop_hint"  # the one-line question for a sentence that holds "stop"
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,10 @@ class Outcome:
 def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation | None:
     """Understand menu digits, number words, keywords and menu labels; None means free text."""
     text = clean(message.text)
+    change = standing.from_twilio(message.opt_out_type) or standing.keyword(text)
+    if change is not None:
+        via = "twilio" if standing.from_twilio(message.opt_out_type) else "keyword"
+        return _standing(change, via)
     if not text:
         goto = "media_only" if message.num_media else "empty"
         return Interpretation(None, 1.0, "input", goto=goto)
@@ -152,6 +167,23 @@ def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation |
     if by_label or step is None or step.ask is None:
         return by_label
     return _answer(step, text, flows)
+
+
+def _standing(change: str, via: str) -> Interpretation:
+    """The person's own word changes their standing: to the stop or the restart step."""
+    if change == standing.OPT_OUT:
+        return Interpretation("stop", 1.0, "standing", goto=STOP_STEP, reason=via)
+    return Interpretation(None, 1.0, "standing", goto=START_STEP, reason=via)
+
+
+def while_opted_out(state: State, message: Incoming, meaning: Interpretation, flows: Flows) -> Interpretation:
+    """Someone who opted out is only asked whether to come back; a crisis, STOP and START still act."""
+    if not message.opted_out or meaning.source == "standing" or meaning.goto == "urgent" \
+            or meaning.intent == "urgent":
+        return meaning
+    if state.step == OPTED_OUT_STEP and standing.is_yes(message.text):
+        return _standing(standing.OPT_IN, "confirmation")
+    return Interpretation(None, 1.0, "input", goto=OPTED_OUT_STEP)
 
 
 def _answer(step: Step, text: str, flows: Flows) -> Interpretation:
@@ -208,6 +240,8 @@ def _keyword(norm: str, flows: Flows) -> Interpretation | None:
         for words in keyword.words.values():
             if norm in words:
                 meaning = _to_step(keyword.goto or flows.start, "keyword", flows)
+                if keyword.goto in (STOP_STEP, START_STEP):  # an admin's own STOP word, whole message
+                    meaning = replace(meaning, source="standing", reason="keyword")
                 return replace(meaning, language=keyword.language)
     return None
 
@@ -227,6 +261,7 @@ def _by_label(state: State, norm: str, flows: Flows, fuzzy: bool = True) -> Inte
 def respond(state: State, message: Incoming, meaning: Interpretation, now: datetime,
             flows: Flows, effects: Effects | None = None) -> Outcome:
     """Follow the flow for one understood message and say what to answer and do."""
+    meaning = while_opted_out(state, message, meaning, flows)
     lang, locked = _language(state, message, meaning, flows)
     step_name = meaning.goto or _step_for_intent(meaning.intent, flows)
     data = {} if step_name == flows.start else dict(state.data)
@@ -234,6 +269,9 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
         data[meaning.save[0]] = meaning.save[1]
     ctx = answers.Context(flows, lang, now, message, data)
     parts: list[str] = [flows.text(meaning.notice, lang)] if meaning.notice in flows.texts else []
+    if meaning.intent != "stop" and meaning.source != "standing" and STOP_HINT in flows.texts \
+            and standing.hints_opt_out(message.text):
+        parts.append(flows.text(STOP_HINT, lang))  # asked, never unsubscribed by a sentence
     actions: list[object] = []
     last = state.step
     for _ in range(MAX_CHAIN):
@@ -334,10 +372,11 @@ def _actions(step: Step, meaning: Interpretation, data: Mapping[str, str]) -> li
         if answered and not meaning.reason:
             reason = f"{step.name}: {answered}"
         actions.append(OpenCase(step.open_case, reason))
-    if step.do == "stop":
-        actions.append(OptOut())
-    if step.do == "start":
-        actions.append(OptIn())
+    # Standing changes only on the person's explicit word (contract 10), never on a guess.
+    if step.do == "stop" and meaning.source == "standing":
+        actions.append(OptOut(meaning.reason or "keyword"))
+    if step.do == "start" and meaning.source == "standing":
+        actions.append(OptIn(meaning.reason or "keyword"))
     return actions
 
 

@@ -530,6 +530,7 @@ def _check_references(flows: Flows, docs: dict[str, _Node]) -> None:
         if keyword.goto and keyword.goto not in flows.steps:
             raise FlowError("menu.yml", None, f"keyword '{keyword.name}' goes to '{keyword.goto}', "
                             "which is not a step")
-    for name in (flows.start, flows.human, "not_understood", "media_only", "empty"):
+    for name in (flows.start, flows.human, "not_understood", "media_only", "empty", "stop", "restart",
+                 "opted_out"):
         if name not in flows.steps:
             raise FlowError("menu.yml", None, f"the step '{name}' is required but missing")

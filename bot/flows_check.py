@@ -82,8 +82,11 @@ ENGINE_STEPS = {  # steps the engine and the pipeline go to by name
     "media_only": "the bot goes there when a message has only a photo or a sound",
     "empty": "the bot goes there when a message is empty",
     "urgent": "the bot goes there when a message speaks of danger",
+    "stop": "the bot goes there when a person sends STOP (it must do: stop)",
+    "restart": "the bot goes there when a person sends START (it must do: start)",
+    "opted_out": "what a person who sent STOP hears when they write again",
 }
-EXEMPT_DEAD_ENDS = {"goodbye", "stop", "restart", "urgent", "language"}
+EXEMPT_DEAD_ENDS = {"goodbye", "stop", "stop_ask", "restart", "urgent", "language", "opted_out"}
 # Names some shared texts fill in themselves (see bot.answers); allowed like bot.flows does.
 BUILDING_BLOCKS = {"until", "when", "day", "slots", "time", "reason", "week", "start", "end",
                    "number", "label", "name"}

@@ -120,6 +120,19 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(255))
 
 
+class StandingChange(Base):
+    """A person opted out or back in, with the message that caused it and how (contract 10)."""
+
+    __tablename__ = "standing_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    change: Mapped[str] = mapped_column(String(8))  # opt_out, opt_in
+    via: Mapped[str] = mapped_column(String(16))  # keyword, twilio, confirmation
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class User(Base):
     """A social worker or an admin of the centre."""
 

@@ -25,7 +25,7 @@ from bot import engine, fallback, metrics, sms, triage
 from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
-from bot.models import Case, Contact, Message, utcnow
+from bot.models import Case, Contact, Message, StandingChange, utcnow
 from bot.nlu_client import NluClient
 from bot.privacy import pseudonym
 from bot.text import clean
@@ -69,6 +69,7 @@ class InboundForm:
     body: str
     num_media: int = 0
     media: tuple[dict[str, str], ...] = ()
+    opt_out_type: str = ""  # Twilio's OptOutType (STOP, START, HELP) when its opt-out handling acts
 
     @property
     def channel(self) -> str:
@@ -108,7 +109,8 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
         {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
         for i in range(num_media)
     )
-    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media)
+    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media,
+                       get("OptOutType").strip().upper()[:16])
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Stored:
     owned: bool = False
     language: str | None = None
     reference: str | None = None  # the open case's, if any
+    opted_out: bool = False
 
 
 def handle_inbound(svc: Services, form: InboundForm) -> list[str]:
@@ -162,7 +165,7 @@ def _store(svc: Services, form: InboundForm) -> Stored:
                 continue  # the same new person's other message created the contact first
             log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
             return Stored(message.id, contact.id, True, contact.owner_id is not None, contact.language,
-                          case.reference if case else None)
+                          case.reference if case else None, contact.opted_out)
     raise RuntimeError("inbound message could not be stored")
 
 
@@ -208,7 +211,8 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     if state.lang is None and stored.language:
         state = engine.State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
-                        reference=stored.reference or new_reference())
+                        reference=stored.reference or new_reference(), opted_out=stored.opted_out,
+                        opt_out_type=form.opt_out_type)
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
@@ -326,11 +330,21 @@ def _apply_actions(session: Session, actions: list[object], contact: Contact, me
                 continue
             session.flush()
             escalate.append((case.id, case.priority))
-        elif isinstance(action, OptOut):
-            contact.opted_out = True
-        elif isinstance(action, OptIn):
-            contact.opted_out = False
+        elif isinstance(action, OptOut | OptIn):
+            _change_standing(session, contact, message, action)
     return escalate
+
+
+def _change_standing(session: Session, contact: Contact, message: Message, action: OptOut | OptIn) -> None:
+    """Opt the person out or back in, and record the change with the message that caused it."""
+    opted_out = isinstance(action, OptOut)
+    if contact.opted_out == opted_out:
+        return
+    contact.opted_out = opted_out
+    session.add(StandingChange(contact_id=contact.id, message_id=message.id,
+                               change="opt_out" if opted_out else "opt_in", via=action.via))
+    log.info("contact %s %s (%s) by inbound %s", contact.pseudonym,
+             "opted out" if opted_out else "opted in", action.via, message.id)
 
 
 def _escalate(svc: Services, case_id: int, priority: str) -> None:

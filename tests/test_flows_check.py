@@ -95,6 +95,18 @@ steps:
   goodbye:
     say: {fr: "Au revoir.", nl: "Tot ziens.", en: "Bye."}
 
+  stop:
+    do: stop
+    say: {fr: "Plus de messages.", nl: "Geen berichten meer.", en: "No more messages."}
+
+  restart:
+    do: start
+    say: {fr: "De retour.", nl: "Terug.", en: "Back."}
+    next: menu
+
+  opted_out:
+    say: {fr: "Répondez OUI pour revenir.", nl: "Antwoord JA om terug te komen.", en: "Reply YES to come back."}
+
 intents:
   greet:
     step: menu
