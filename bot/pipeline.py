@@ -213,10 +213,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
                         reference=stored.reference or new_reference(), opted_out=stored.opted_out,
                         opt_out_type=form.opt_out_type)
-    meaning, review = engine.interpret(state, incoming, flows), None
-    if meaning is None:
-        meaning, review = _understand(svc, incoming.text, flows, message_id)
-    meaning = _triage(incoming.text, meaning, flows)
+    meaning, review = understand(svc.nlu, flows, state, incoming, message_id, svc.counted)
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
@@ -245,16 +242,29 @@ def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
     return meaning
 
 
-def _understand(svc: Services, text: str, flows: Flows, message_id: int) -> tuple[Interpretation, str | None]:
-    if svc.nlu is not None:
+def understand(nlu: NluClient | None, flows: Flows, state: State, incoming: Incoming,
+               message_id: int = 0, counted: bool = False) -> tuple[Interpretation, str | None]:
+    """What a message means: menu and keywords, else the NLU (or its fallback), then the triage.
+
+    Returns the meaning and, when the NLU could not answer, why the message needs a review.
+    """
+    meaning, review = engine.interpret(state, incoming, flows), None
+    if meaning is None:
+        meaning, review = _free_text(nlu, incoming.text, flows, message_id, counted)
+    return _triage(incoming.text, meaning, flows), review
+
+
+def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
+               counted: bool) -> tuple[Interpretation, str | None]:
+    if nlu is not None:
         try:
             started = time.perf_counter()
-            result = svc.nlu.parse(text, message_id=str(message_id))
-            if svc.counted:
+            result = nlu.parse(text, message_id=str(message_id))
+            if counted:
                 metrics.NLU_SECONDS.observe(time.perf_counter() - started)
             return Interpretation(result.intent, result.confidence, "nlu"), None
         except NluUnavailable as exc:
-            if svc.counted:
+            if counted:
                 metrics.NLU_FAILURES.inc()
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
