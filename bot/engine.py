@@ -58,6 +58,7 @@ class Incoming:
     reference: str = ""  # the reference of the case this message may open or join
     opted_out: bool = False  # the person has opted out (STOP) and not come back
     opt_out_type: str = ""  # Twilio's OptOutType on this message (STOP, START, HELP), if any
+    message_id: int = 0  # the stored message's id (a close-call answer labels it)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Interpretation:
     reason: str | None = None  # why, in words a social worker reads (crisis triage)
     save: tuple[str, str] | None = None  # (name, value) an `ask` or `pick` keeps
     notice: str | None = None  # a shared text said first (e.g. "flow_changed")
+    alternatives: tuple[str, ...] = ()  # two intents too close to call: ask which one is meant
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ class OptIn:
     via: str = "keyword"
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """Action: the person said which intent an earlier message meant (kept for review)."""
+
+    message_id: int
+    intent: str
+
+
+CLOSE_CALL = "_close_call"  # the state's step while a close-call question waits for 1 or 2
 STOP_STEP, START_STEP = "stop", "restart"  # the steps that do: stop and do: start
 OPTED_OUT_STEP = "opted_out"  # what someone who opted out hears: do you want to come back?
 STOP_HINT = "stop_hint"  # the one-line question for a sentence that holds "stop"
@@ -142,6 +153,11 @@ def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation |
         goto = "media_only" if message.num_media else "empty"
         return Interpretation(None, 1.0, "input", goto=goto)
     number = as_number(text)
+    if state.step == CLOSE_CALL:
+        options = [o for o in state.data.get(CLOSE_CALL, "").split(",") if o in flows.intents]
+        if number is not None and 1 <= number <= len(options):
+            return Interpretation(options[number - 1], 1.0, "asked", goto=flows.intents[options[number - 1]].step)
+        state = replace(state, step=None)  # anything else is read as a new message
     if state.step and state.step not in flows.steps:
         # an admin removed the step this person was at: a digit meant something that is gone,
         # so back to the menu with a word why; words are read as from the menu
@@ -263,8 +279,12 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
     """Follow the flow for one understood message and say what to answer and do."""
     meaning = while_opted_out(state, message, meaning, flows)
     lang, locked = _language(state, message, meaning, flows)
+    if meaning.alternatives and meaning.goto is None:
+        return _ask_which(state, message, meaning, lang, locked, flows)
     step_name = meaning.goto or _step_for_intent(meaning.intent, flows)
-    data = {} if step_name == flows.start else dict(state.data)
+    asked_about = state.data.get("_asked_about", "") if meaning.source == "asked" else ""
+    data = {} if step_name == flows.start else {k: v for k, v in state.data.items()
+                                                 if k not in (CLOSE_CALL, "_asked_about")}
     if meaning.save:
         data[meaning.save[0]] = meaning.save[1]
     ctx = answers.Context(flows, lang, now, message, data)
@@ -272,7 +292,7 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
     if meaning.intent != "stop" and meaning.source != "standing" and STOP_HINT in flows.texts \
             and standing.hints_opt_out(message.text):
         parts.append(flows.text(STOP_HINT, lang))  # asked, never unsubscribed by a sentence
-    actions: list[object] = []
+    actions: list[object] = [Labelled(int(asked_about), meaning.intent or "")] if asked_about.isdigit() else []
     last = state.step
     for _ in range(MAX_CHAIN):
         step = flows.steps[step_name]
@@ -303,6 +323,24 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
     new_state = replace(state, lang=lang, lang_locked=locked, step=last, turns=state.turns + 1, data=data)
     return Outcome(new_state, split_reply("\n".join(p for p in parts if p)), actions,
                    meaning.intent, meaning.confidence, priority, lang, meaning.source)
+
+
+def _ask_which(state: State, message: Incoming, meaning: Interpretation, lang: str, locked: bool,
+               flows: Flows) -> Outcome:
+    """Two intents too close to call: one short question with numbered choices, not a guess."""
+    lines = [flows.text("close_call", lang)]
+    lines += [f"{n} {flows.intents[intent].choice[lang]}" for n, intent in enumerate(meaning.alternatives, 1)]
+    lines.append(flows.text("close_call_end", lang))
+    data = {CLOSE_CALL: ",".join(meaning.alternatives), "_asked_about": str(message.message_id)}
+    new_state = replace(state, lang=lang, lang_locked=locked, step=CLOSE_CALL, turns=state.turns + 1, data=data)
+    return Outcome(new_state, split_reply("\n".join(lines)), [], meaning.intent, meaning.confidence, None, lang,
+                   meaning.source)
+
+
+def can_ask_between(intents: tuple[str, ...], flows: Flows) -> bool:
+    """True when every intent has a choice text, so a close call can be asked about."""
+    return all(intent in flows.intents and flows.intents[intent].choice and "close_call" in flows.texts
+               for intent in intents)
 
 
 ACTIONS_WITH_RESULTS = ("signup", "cancel", "accept_offer")

@@ -174,6 +174,7 @@ class IntentRoute:
     intent: str
     step: str
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    choice: dict[str, str] = field(default_factory=dict)  # its name in a close-call question
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,10 @@ def _build(docs: dict[str, _Node], version: str, check: bool = True) -> Flows:
         for key, raw in (doc.get("texts") or {}).items():
             texts[key] = _texts(raw, languages, f"text '{key}'")
         for intent, raw in (doc.get("intents") or {}).items():
+            choice = _texts(raw["choice"], languages, f"the choice of intent '{intent}'") \
+                if raw.get("choice") is not None else {}
             intents[intent] = IntentRoute(intent, str(_require(raw, "step", str)),
-                                          _wordlists(raw.get("keywords")))
+                                          _wordlists(raw.get("keywords")), choice)
         for name, raw in (doc.get("keywords") or {}).items():
             keywords.append(Keyword(name, _wordlists(raw.get("words")), raw.get("goto"),
                                     raw.get("language")))

@@ -24,10 +24,11 @@ INTENTS = frozenset({
 
 @dataclass(frozen=True)
 class NluResult:
-    """The intent Rasa found and its confidence."""
+    """The intent Rasa found and its confidence, and the next best (for a close call)."""
 
     intent: str
     confidence: float
+    runner_up: tuple[str, float] | None = None
 
 
 class ResultCache:
@@ -94,8 +95,10 @@ class NluClient:
                                       json={"text": text[:1000], "message_id": message_id},
                                       timeout=self.timeout)
             response.raise_for_status()
-            intent = response.json()["intent"]
+            answer = response.json()
+            intent = answer["intent"]
             name, confidence = str(intent["name"]), float(intent["confidence"])
+            ranking = [(str(r["name"]), float(r["confidence"])) for r in answer.get("intent_ranking") or []]
         except requests.Timeout as exc:
             raise NluUnavailable("timeout") from exc
         except requests.RequestException as exc:
@@ -104,7 +107,8 @@ class NluClient:
             raise NluUnavailable("malformed answer") from exc
         if name not in INTENTS or not 0.0 <= confidence <= 1.0:
             raise NluUnavailable("unknown intent or confidence")
-        return NluResult(name, confidence)
+        others = [r for r in ranking if r[0] != name and r[0] in INTENTS]
+        return NluResult(name, confidence, others[0] if others else None)
 
     def ping(self) -> bool:
         """True when the Rasa server answers at all."""

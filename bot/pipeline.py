@@ -22,19 +22,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import engine, fallback, metrics, sms, triage
-from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
+from bot.engine import Incoming, Interpretation, Labelled, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
 from bot.models import Case, Contact, Message, StandingChange, utcnow
-from bot.nlu_client import NluClient
+from bot.nlu_client import NluClient, NluResult
 from bot.privacy import pseudonym
-from bot.text import clean
+from bot.text import clean, without_greeting
 
 log = logging.getLogger(__name__)
 
 MAX_STORED_BODY = 10_000
 REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
+# Two intents whose confidences are closer than this are a close call: the bot asks which one
+# is meant instead of guessing (measured on nlu/eval/intents.yml, see tests/test_independent_eval.py).
+CLOSE_CALL_MARGIN = 0.5
+# Words of address after a greeting ("bonjour madame,"): set aside with it before the NLU.
+ADDRESS_WORDS = frozenset({"madame", "monsieur", "mme", "mr", "mevrouw", "meneer", "madam", "sir", "mrs"})
 SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
               "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
 
@@ -212,7 +217,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
         state = engine.State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
                         reference=stored.reference or new_reference(), opted_out=stored.opted_out,
-                        opt_out_type=form.opt_out_type)
+                        opt_out_type=form.opt_out_type, message_id=message_id)
     meaning, review = understand(svc.nlu, flows, state, incoming, message_id, svc.counted)
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
@@ -259,16 +264,35 @@ def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
     if nlu is not None:
         try:
             started = time.perf_counter()
-            result = nlu.parse(text, message_id=str(message_id))
+            result = nlu.parse(without_greeting(text, _greetings(flows)), message_id=str(message_id))
             if counted:
                 metrics.NLU_SECONDS.observe(time.perf_counter() - started)
-            return Interpretation(result.intent, result.confidence, "nlu"), None
+            return Interpretation(result.intent, result.confidence, "nlu",
+                                  alternatives=_close_call(result, flows)), None
         except NluUnavailable as exc:
             if counted:
                 metrics.NLU_FAILURES.inc()
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
+
+
+def _greetings(flows: Flows) -> frozenset[str]:
+    """The one-word greetings of the flows' greet intent, and words of address."""
+    route = flows.intents.get("greet")
+    words = {w for ws in route.keywords.values() for w in ws if " " not in w} if route else set()
+    return frozenset(words) | ADDRESS_WORDS
+
+
+def _close_call(result: NluResult, flows: Flows) -> tuple[str, ...]:
+    """The two best intents when they are too close to call and both can be offered, else ()."""
+    if result.runner_up is None or result.intent == "urgent":
+        return ()
+    second, confidence = result.runner_up
+    pair = (result.intent, second)
+    if result.confidence - confidence >= CLOSE_CALL_MARGIN or not engine.can_ask_between(pair, flows):
+        return ()
+    return pair
 
 
 def new_reference() -> str:
@@ -342,6 +366,10 @@ def _apply_actions(session: Session, actions: list[object], contact: Contact, me
             escalate.append((case.id, case.priority))
         elif isinstance(action, OptOut | OptIn):
             _change_standing(session, contact, message, action)
+        elif isinstance(action, Labelled):
+            # the person said what their earlier message meant: a labelled example for review
+            session.execute(update(Message).where(Message.id == action.message_id, Message.contact_id == contact.id)
+                            .values(needs_review=True, review_reason=f"close_call:{action.intent}"[:64]))
     return escalate
 
 

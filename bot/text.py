@@ -63,6 +63,19 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
 
+def without_greeting(text: str, greetings: frozenset[str], keep: int = 3) -> str:
+    """The text after a leading "bonjour madame," when at least keep words follow, else the text.
+
+    A greeting in front of a question ("bonjour je veux minscrire") pulls a classifier towards
+    `greet`; what follows it is what the person asks.
+    """
+    words = text.split()
+    start = 0
+    while start < len(words) and (not normalize(words[start]) or normalize(words[start]) in greetings):
+        start += 1
+    return " ".join(words[start:]) if start and len(words) - start >= keep else text
+
+
 def tokens(text: str) -> list[str]:
     """The words of a normalised text."""
     return normalize(text).split()
