@@ -17,7 +17,11 @@ The checks, in order (a YAML error or a schema error stops before the later chec
    format, checked by `bot.triage.load_lexicon`.
 3. Texts: every text exists in every language the centre enables (fr, nl, en); every
    `{placeholder}` is known and every brace is closed; every text the code needs
-   (`human_choice`, `flow_changed`, the opening-hours words, `claimed`, ...) exists.
+   (`human_choice`, `flow_changed`, the opening-hours words, `claimed`, ...) exists; with
+   the centre's name filled in, nothing reads wrong (`bot.centre_name.slips`): "de {centre}"
+   giving "de le CPAS" is an error naming {centre_de}, so are "à {centre}", "de {centre_de}",
+   "van {centre_de}", "the {centre}", a form the language lacks, and "de le CPAS" written
+   out; a sentence starting with the name in small letters is a warning ({Centre}).
 4. Definitions: a step, text or intent defined in two files; `start`/`human` set twice; a
    `do:` whose `results:` miss one of its results or list one it never gives; an unknown
    timezone, country or default language.
