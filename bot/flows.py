@@ -337,10 +337,12 @@ def _centre_name(centre: _Node, languages: tuple[str, ...]) -> dict[str, dict[st
         value = raw.get(lang)
         if isinstance(value, dict):
             stray = [str(key) for key in value if key not in centre_name.FORMS]
-            if stray or not str(value.get("plain") or "").strip():
-                raise FlowError(_file(value), _line(value), f"the centre's name ({lang}) has "
-                                f"{'the form ' + repr(stray[0]) if stray else 'no plain form'}; it may have "
-                                f"{', '.join(centre_name.FORMS)}, and needs plain")
+            if stray:
+                raise FlowError(_file(value), _line(value), f"the centre's name ({lang}) has the form "
+                                f"'{stray[0]}', which is not known; the forms are plain, de and a")
+            if not str(value.get("plain") or "").strip():
+                raise FlowError(_file(value), _line(value), f"the centre's name ({lang}) has no plain form, "
+                                "like plain: \"le CPAS de Saint-Gilles\"")
         elif not str(value or "").strip():
             raise FlowError(_file(raw), _line(raw), f"the centre's name has no text in {lang}")
         found[lang] = centre_name.forms(value if isinstance(value, dict) else str(value), lang)

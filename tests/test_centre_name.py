@@ -200,3 +200,27 @@ def test_the_help_text_gives_the_right_form_in_every_language(real_flows: Flows)
     assert "robot SMS de la Maison de quartier Moulins." in help_text(with_name(real_flows, NAMES["la"]), "fr")
     assert "robot SMS de l'Espace Rencontre." in help_text(with_name(real_flows, NAMES["l'"]), "fr")
     assert "robot SMS d'Emmaüs Lille." in help_text(with_name(real_flows, NAMES["no article"]), "fr")
+
+
+def test_the_loader_reads_both_shapes_and_refuses_forms_without_plain(tmp_path: Path) -> None:
+    import shutil
+
+    from bot.errors import FlowError
+
+    folder = tmp_path / "flows"
+    shutil.copytree(FLOWS_DIR, folder, ignore=shutil.ignore_patterns("tests"))
+    centre = folder / "centre.yml"
+    shipped = centre.read_text(encoding="utf-8")
+    assert shipped.count("    fr: le CPAS de Saint-Gilles\n") == 1
+    centre.write_text(shipped.replace("    fr: le CPAS de Saint-Gilles\n",
+                                      '    fr: {plain: "le CPAS", a: "chez le CPAS"}\n'), encoding="utf-8")
+
+    flows = load_flows(folder)
+
+    assert flows.name["fr"] == "le CPAS" and flows.name["nl"] == "het OCMW van Sint-Gillis"
+    assert flows.centre_forms["fr"] == {"plain": "le CPAS", "de": "du CPAS", "a": "chez le CPAS"}
+
+    centre.write_text(shipped.replace("    fr: le CPAS de Saint-Gilles\n", '    fr: {de: "du CPAS"}\n'),
+                      encoding="utf-8")
+    with pytest.raises(FlowError, match="the centre's name \\(fr\\) has no plain form"):
+        load_flows(folder)
