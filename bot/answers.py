@@ -1,6 +1,7 @@
 """Computed parts of replies: opening hours, emergency numbers, menus. Pure functions.
 
-Steps in `flows/` use them as placeholders: {hours}, {emergency}, {centre}, {menu}.
+Steps in `flows/` use them as placeholders: {hours}, {emergency}, {centre} (and its forms
+{centre_de}, {centre_a}, see bot.centre_name), {menu}.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_date
 
+from bot import centre_name
 from bot import hours as h
 from bot.oncall import on_call
 from bot.text import day_reference
@@ -35,8 +37,10 @@ class Context(dict):  # type: ignore[type-arg]
             # an action's value (the sign-up it cancelled) wins over the step's saved pick
             workshop = self.flows.workshops.get(self.get("workshop") or self.data.get("workshop", ""))
             return workshop_field(workshop, key, self) if workshop else ""
-        if key == "centre":
-            return self.flows.name[self.lang]
+        centre = centre_name.value(key, self.flows.centre_forms.get(self.lang)
+                                   or centre_name.derive(self.flows.name[self.lang], self.lang))
+        if centre is not None:
+            return centre
         if key == "hours":
             return hours_answer(self.flows, self.lang, self.now, self.message.text)
         if key == "emergency":

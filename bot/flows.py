@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot import centre_name
 from bot.errors import FlowError
 from bot.hours import WEEKDAYS, Closure, Schedule, parse_slot
 from bot.lang import LANGUAGES
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FlowError", "Flows", "load_flows"]
 
-PLACEHOLDERS = {"centre", "hours", "emergency", "menu", "next_open", "reference", "human_eta",
+PLACEHOLDERS = {*centre_name.PLACEHOLDERS, "hours", "emergency", "menu", "next_open", "reference", "human_eta",
                 "workshop_title", "workshop_when", "workshop_place", "position", "offer_until"}
 # What each `do:` can give, and so which `results:` it needs.
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -190,7 +191,7 @@ class EmergencyNumber:
 class Flows:
     """Everything the engine needs from `flows/`, loaded and checked."""
 
-    name: dict[str, str]
+    name: dict[str, str]  # the plain name per language
     country: str
     languages: tuple[str, ...]
     default_language: str
@@ -207,6 +208,7 @@ class Flows:
     crisis: Lexicon | None = None
     workshops: dict[str, WorkshopDef] = field(default_factory=dict)
     workshop_settings: WorkshopSettings = field(default_factory=WorkshopSettings)
+    centre_forms: dict[str, dict[str, str]] = field(default_factory=dict)  # lang -> {plain, de, a}
 
     def text(self, key: str, lang: str) -> str:
         """A shared text in a language, falling back to the default language."""
@@ -302,8 +304,10 @@ def _build(docs: dict[str, _Node], version: str, check: bool = True) -> Flows:
                                     raw.get("language")))
         start = doc.get("start", start)
         human = doc.get("human", human)
+    name = _centre_name(centre, languages)
     flows = Flows(
-        name=_texts(_require(centre, "name", dict), languages, "centre name"),
+        name={lang: forms["plain"] for lang, forms in name.items()},
+        centre_forms=name,
         country=str(centre.get("country", "BE")).upper(),
         languages=languages,
         default_language=default_language,
@@ -322,6 +326,30 @@ def _build(docs: dict[str, _Node], version: str, check: bool = True) -> Flows:
     if check:
         _check_references(flows, docs)
     return flows
+
+
+def _centre_name(centre: _Node, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The forms of the centre's name per language: a plain text each, or {plain, de, a}."""
+    raw = centre.get("name")
+    if isinstance(raw, str):
+        raw = dict.fromkeys(languages, raw)
+    if not isinstance(raw, dict):
+        raise FlowError(_file(centre), _line(centre), "'name' is missing: the centre's name per language")
+    found = {}
+    for lang in languages:
+        value = raw.get(lang)
+        if isinstance(value, dict):
+            stray = [str(key) for key in value if key not in centre_name.FORMS]
+            if stray:
+                raise FlowError(_file(value), _line(value), f"the centre's name ({lang}) has the form "
+                                f"'{stray[0]}', which is not known; the forms are plain, de and a")
+            if not str(value.get("plain") or "").strip():
+                raise FlowError(_file(value), _line(value), f"the centre's name ({lang}) has no plain form, "
+                                "like plain: \"le CPAS de Saint-Gilles\"")
+        elif not str(value or "").strip():
+            raise FlowError(_file(raw), _line(raw), f"the centre's name has no text in {lang}")
+        found[lang] = centre_name.forms(value if isinstance(value, dict) else str(value), lang)
+    return found
 
 
 def _saved_names(docs: dict[str, _Node]) -> set[str]:

@@ -17,7 +17,11 @@ The checks, in order (a YAML error or a schema error stops before the later chec
    format, checked by `bot.triage.load_lexicon`.
 3. Texts: every text exists in every language the centre enables (fr, nl, en); every
    `{placeholder}` is known and every brace is closed; every text the code needs
-   (`human_choice`, `flow_changed`, the opening-hours words, `claimed`, ...) exists.
+   (`human_choice`, `flow_changed`, the opening-hours words, `claimed`, ...) exists; with
+   the centre's name filled in, nothing reads wrong (`bot.centre_name.slips`): "de {centre}"
+   giving "de le CPAS" is an error naming {centre_de}, so are "à {centre}", "de {centre_de}",
+   "van {centre_de}", "the {centre}", a form the language lacks, and "de le CPAS" written
+   out; a sentence starting with the name in small letters is a warning ({Centre}).
 4. Definitions: a step, text or intent defined in two files; `start`/`human` set twice; a
    `do:` whose `results:` miss one of its results or list one it never gives; an unknown
    timezone, country or default language.
@@ -65,7 +69,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from bot import answers, engine
+from bot import answers, centre_name, engine
 from bot.errors import FlowError
 from bot.flows import ACTIONS, PLACEHOLDERS, Flows, Step, _build, _LineLoader, _Node, load_lexicon
 from bot.lang import LANGUAGES
@@ -254,6 +258,8 @@ def _name(path: list[Any] | tuple[Any, ...]) -> str:
         return "the file"
     if len(path) == 1:
         return f"'{path[0]}'"
+    if path[:2] == ["centre", "name"]:
+        return "the centre's name" + (f" ({', '.join(map(str, path[2:]))})" if path[2:] else "")
     if len(path) == 2 and path[0] in _SINGULAR:
         return f"{_SINGULAR[path[0]]} '{path[1]}'"
     if path[:2] == ["oncall", "people"] and len(path) == 3:
@@ -298,6 +304,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.docs: dict[str, _Node] = {}
         self.languages: tuple[str, ...] = LANGUAGES
+        self.centre_forms: dict[str, dict[str, str]] = {}  # lang -> the forms of the centre's name
 
     def error(self, file: str, line: int | None, message: str) -> None:
         self.problems.append(Problem(file, line, "error", message))
@@ -424,6 +431,10 @@ class _Checker:
                                                "opening hours)")
         centre = doc["centre"]
         self.languages = tuple(centre.get("languages") or LANGUAGES)
+        names = centre.get("name")
+        names = dict.fromkeys(self.languages, names) if isinstance(names, str) else names or {}
+        self.centre_forms = {lang: centre_name.forms(names[lang], lang) for lang in self.languages
+                             if isinstance(names.get(lang), str | dict) and names[lang]}
         default = centre.get("default_language", self.languages[0])
         if default not in self.languages:
             self.error("centre.yml", _line(doc, ["centre", "default_language"]),
@@ -468,13 +479,19 @@ class _Checker:
                                                        f"{', '.join(missing)}")
                 for lang in self.languages:
                     if lang in variants and variants[lang] is not None:
-                        line = _line(doc, [*path, lang]) if isinstance(node, dict) else _line(doc, path)
-                        self._placeholders(file, line, f"{_name(path)} ({lang})", str(variants[lang]),
-                                           allowed)
+                        for where, line, text in _forms(doc, path, lang, isinstance(node, dict)):
+                            self._placeholders(file, line, where, text, allowed)
+                            self._grammar(file, line, where, text, lang)
         present = {key for doc in self.docs.values() for key in (doc.get("texts") or {})}
         for key, (file, purpose) in REQUIRED_TEXTS.items():
             if key not in present:
                 self.error(file, None, f"the text '{key}' is missing; the bot needs it for {purpose}")
+
+    def _grammar(self, file: str, line: int | None, where: str, text: str, lang: str) -> None:
+        """'de {centre}' that reads 'de le CPAS', written 'de le CPAS': say which form to use."""
+        forms = self.centre_forms.get(lang)
+        for slip in centre_name.slips(text, lang, forms) if forms else ():
+            (self.error if slip.level == "error" else self.warning)(file, line, f"{where} {slip.message}")
 
     def _placeholders(self, file: str, line: int | None, where: str, text: str, allowed: set[str]) -> None:
         try:
@@ -725,6 +742,17 @@ def _raw_steps(docs: dict[str, _Node]) -> Iterator[tuple[str, _Node, str, _Node]
 
 def _closure_paths(doc: _Node) -> list[list[Any]]:
     return [["closures", i] for i, c in enumerate(doc.get("closures") or ()) if isinstance(c, dict)]
+
+
+def _forms(doc: _Node, path: list[Any], lang: str, per_language: bool) -> Iterator[tuple[str, int | None, str]]:
+    """(where, line, text) of the text at path in lang; the centre's name may give several forms."""
+    node = _get(doc, [*path, lang]) if per_language else _get(doc, path)
+    if isinstance(node, dict):
+        for form, text in node.items():
+            if text is not None:
+                yield f"{_name(path)} ({lang}, {form})", _line(doc, [*path, lang, form]), str(text)
+        return
+    yield f"{_name(path)} ({lang})", _line(doc, [*path, lang]) if per_language else _line(doc, path), str(node)
 
 
 def _text_paths(doc: _Node) -> Iterator[list[Any]]:
@@ -1154,7 +1182,7 @@ class _Budget:
             for path in _text_paths(doc):
                 node = _get(doc, path)
                 variants = node if isinstance(node, dict) else {"": node}
-                for lang, text in variants.items():
+                for lang, text in _flat(variants):
                     odd = sorted({c for c in prepare(str(text or ""), "sms")
                                   if c not in GSM7_BASIC and c not in GSM7_EXTENSION})
                     if odd:
@@ -1164,6 +1192,15 @@ class _Budget:
                         self.check.warning(file, line, f"{where} has {shown}, which a basic phone cannot get "
                                            "in a normal SMS: the whole message goes as UCS-2 (70 characters "
                                            "a segment instead of 160, so it costs more); remove them")
+
+
+def _flat(variants: dict[Any, Any]) -> Iterator[tuple[str, Any]]:
+    """(lang, text) pairs; a language given as forms (the centre's name) yields each form."""
+    for lang, text in variants.items():
+        if isinstance(text, dict):
+            yield from ((lang, form_text) for form_text in text.values())
+        else:
+            yield lang, text
 
 
 def _day_label(offset: int, lang: str) -> str:

@@ -456,6 +456,22 @@ def test_preview_speaks_the_chosen_language_and_takes_a_weekday_in_words(
     assert answer.count('class="msg in"') == 2  # the empty line is no message
 
 
+def test_preview_says_the_centre_s_name_in_the_form_the_sentence_needs(admin: Any, flows_dir: Path) -> None:
+    text, base, token = open_editor(admin, "centre.yml")
+    assert text.count("fr: le CPAS de Saint-Gilles") == 1
+    edited = text.replace("fr: le CPAS de Saint-Gilles", "fr: la Maison de quartier Moulins")
+
+    answers = {}
+    for name, centre in (("shipped", text), ("edited", edited)):
+        data = preview(admin, "centre.yml", centre, base, token, json=True, messages="aide").get_json()
+        assert data["ok"] is True
+        answers[name] = html.unescape(data["html"])
+
+    assert "le robot SMS du CPAS de Saint-Gilles." in answers["shipped"]
+    assert "le robot SMS de la Maison de quartier Moulins." in answers["edited"]
+    assert "de le " not in answers["shipped"] and "de la Maison" not in answers["shipped"]
+
+
 def test_preview_of_a_broken_edit_shows_the_errors_instead(admin: Any, flows_dir: Path) -> None:
     text, base, token = open_editor(admin, "centre.yml")
     broken = text.replace("  saturday: []", '  saturday: ["23:00-25:00"]')

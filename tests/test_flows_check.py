@@ -354,6 +354,116 @@ def test_an_unknown_placeholder_is_an_error_with_a_suggestion(flows_dir: Path) -
     assert "step 'talk' (nl) uses an unknown placeholder {referense}; did you mean {reference}?" in error.message
 
 
+# --- 3b. the centre's name in a sentence ------------------------------------------------------
+
+GOODBYE = 'say: {fr: "Au revoir.", nl: "Tot ziens.", en: "Bye."}'
+NAME = "name: {fr: le centre de test, nl: het testcentrum, en: the test centre}"
+
+
+def test_de_before_a_name_starting_with_le_is_an_error_naming_the_form_and_its_line(flows_dir: Path) -> None:
+    line = edit(flows_dir / "menu.yml", GOODBYE,
+                'say: {fr: "Au revoir de {centre}.", nl: "Tot ziens.", en: "Bye."}')
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line) == ("menu.yml", line)
+    assert str(error) == (f"menu.yml:{line}: error: the text of step 'goodbye' (fr) has 'de {{centre}}' (it reads "
+                          "'de le centre de test'), which is not French: write {centre_de} ('du centre de test') "
+                          "instead of 'de {centre}'")
+
+
+def test_a_le_before_the_name_in_a_multiline_text_is_reported_at_its_language_line(flows_dir: Path) -> None:
+    edit(flows_dir / "menu.yml", GOODBYE,
+         'say:\n      fr: "Au revoir."\n      nl: "Tot ziens."\n      en: "Bye from the {centre}."')
+    line = line_of(flows_dir / "menu.yml", 'en: "Bye from the {centre}."')
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line) == ("menu.yml", line)
+    assert "(en) has 'the {centre}' (it reads 'the the test centre'), two articles in a row" in error.message
+
+
+def test_literal_de_le_cpas_is_an_error_and_de_le_renouveler_is_not(flows_dir: Path) -> None:
+    line = edit(flows_dir / "menu.yml", GOODBYE,
+                'say: {fr: "Merci de le renouveler. Le robot de le CPAS.", nl: "Tot ziens.", en: "Bye."}')
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line) == ("menu.yml", line)
+    assert error.message == ("the text of step 'goodbye' (fr) has 'de le CPAS', which is not French: write "
+                             "'du CPAS' (for the centre's name, {centre_de})")
+
+
+def test_the_forms_read_right_and_are_filled_in(flows_dir: Path) -> None:
+    edit(flows_dir / "menu.yml", GOODBYE, 'say: {fr: "{Centre} vous dit au revoir, venez {centre_a}.", '
+                                          'nl: "Tot ziens {centre_de}.", en: "Bye {centre_de}."}')
+
+    report = check_dir(flows_dir)
+
+    assert report.problems == []
+    assert report.flows is not None and report.flows.centre_forms["fr"] == {
+        "plain": "le centre de test", "de": "du centre de test", "a": "au centre de test"}
+
+
+def test_the_name_may_be_written_with_its_forms_which_win(flows_dir: Path) -> None:
+    edit(flows_dir / "centre.yml", NAME, 'name:\n    fr: {plain: "le Relais", de: "du Relais", '
+                                         'a: "chez le Relais"}\n    nl: het Relais\n    en: {plain: the Relais}')
+    edit(flows_dir / "menu.yml", GOODBYE, 'say: {fr: "Venez {centre_a}.", nl: "Tot ziens.", en: "Bye."}')
+
+    report = check_dir(flows_dir)
+
+    assert report.problems == [] and report.flows is not None
+    assert report.flows.name == {"fr": "le Relais", "nl": "het Relais", "en": "the Relais"}
+    assert report.flows.centre_forms["fr"]["a"] == "chez le Relais"
+    assert report.flows.centre_forms["en"]["de"] == "of the Relais"
+
+
+def test_a_written_form_is_checked_too(flows_dir: Path) -> None:
+    line = edit(flows_dir / "centre.yml", NAME,
+                'name:\n    fr: {plain: "le CPAS", de: "de le CPAS"}\n    nl: het OCMW\n    en: the centre') + 1
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line) == ("centre.yml", line)
+    assert error.message.startswith("the centre's name (fr, de) has 'de le CPAS', which is not French")
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ('{fr: {plain: "le CPAS", du: "du CPAS"}, nl: het OCMW, en: the centre}',
+     "the centre's name (fr) has 'du', which is not known here; it can have plain, de, a"),
+    ('{fr: {de: "du CPAS"}, nl: het OCMW, en: the centre}', "the centre's name (fr) needs 'plain'"),
+    ('{fr: le CPAS, de: du CPAS, nl: het OCMW, en: the centre}',
+     "the centre's name has 'de', which is not a language (fr, nl, en); a text with a comma or a colon "
+     "inside {...} must be in quotes"),
+])
+def test_the_schema_refuses_a_name_in_another_shape(flows_dir: Path, name: str, message: str) -> None:
+    line = edit(flows_dir / "centre.yml", NAME, f"name: {name}")
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line, error.message) == ("centre.yml", line, message)
+
+
+def test_the_a_form_in_dutch_must_be_written_or_avoided(flows_dir: Path) -> None:
+    line = edit(flows_dir / "menu.yml", GOODBYE, 'say: {fr: "Venez {centre_a}.", nl: "Kom {centre_a}.", en: "Bye."}')
+
+    error = only_error(flows_dir)
+
+    assert (error.file, error.line) == ("menu.yml", line)
+    assert error.message == ("the text of step 'goodbye' (nl) uses {centre_a}, which has no form in nl: write "
+                             "'naar {centre}', 'bij {centre}' or 'aan {centre}' as the sentence needs")
+
+
+def test_a_sentence_starting_with_the_name_in_small_letters_is_a_warning(flows_dir: Path) -> None:
+    line = edit(flows_dir / "menu.yml", GOODBYE, 'say: {fr: "{centre} vous dit au revoir.", nl: "Tot ziens.", '
+                                                 'en: "Bye."}')
+
+    report = check_dir(flows_dir)
+
+    assert report.ok and [(w.file, w.line) for w in report.warnings] == [("menu.yml", line)]
+    assert "write {Centre} for 'Le centre de test'" in report.warnings[0].message
+
+
 def test_a_text_the_bot_needs_is_required(flows_dir: Path) -> None:
     edit(flows_dir / "menu.yml", '  flow_changed: {fr: "Le menu a changé.", nl: "Het menu is veranderd.", '
                                  'en: "The menu changed."}\n', "")

@@ -25,7 +25,7 @@ from tests.conftest import TEST_REDIS_URL, replies_of
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "live-reload-test-token"
-HELP_FR = "Je suis le robot SMS de {centre}."
+HELP_FR = "Je suis le robot SMS {centre_de}."
 
 
 class Gunicorn:
@@ -99,7 +99,7 @@ def edit_menu(server: Gunicorn, old: str, new: str) -> None:
 def test_a_valid_edit_answers_within_seconds_and_a_broken_one_is_refused(server: Gunicorn) -> None:
     assert "Je suis le robot SMS" in help_reply(server)
 
-    edit_menu(server, HELP_FR, "Bonjour, je suis le nouveau robot de {centre}.")
+    edit_menu(server, HELP_FR, "Bonjour, je suis le nouveau robot {centre_de}.")
     started = time.monotonic()
     while "nouveau robot" not in help_reply(server):
         assert time.monotonic() - started < 10, "the edit was not picked up within 10 s"
