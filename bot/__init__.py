@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from flask import Flask
 
-from bot import workshops
+from bot import spelling, workshops
 from bot.config import load_settings
 from bot.db import make_engine, make_sessionmaker
 from bot.flows_store import FlowsStore
@@ -42,7 +42,8 @@ def _extensions(app: Flask) -> None:
     cfg = app.config
     engine = make_engine(cfg["DATABASE_URL"])
     connection = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
-    nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"], cache_size=cfg.get("NLU_CACHE_SIZE", 0))
+    nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"], cache_size=cfg.get("NLU_CACHE_SIZE", 0),
+                    speller=spelling.from_training_data())
     flows = FlowsStore(cfg["FLOWS_DIR"], strict=False)  # broken flows: safe replies, /healthz says why
     app.extensions["relais.db"] = engine
     app.extensions["relais.redis"] = connection

@@ -12,6 +12,7 @@ import requests
 
 from bot.errors import NluUnavailable
 from bot.metrics import NLU_CACHE_HITS
+from bot.spelling import Speller
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class ResultCache:
 class NluClient:
     """Calls Rasa's POST /model/parse; raises NluUnavailable on anything but a sound answer."""
 
-    def __init__(self, base_url: str, timeout: float, cache_size: int = 0) -> None:
+    def __init__(self, base_url: str, timeout: float, cache_size: int = 0,
+                 speller: Speller | None = None) -> None:
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
+        self.speller = speller  # mends typos before parse: used by the pipeline (bot.pipeline.for_nlu)
         self.http = requests.Session()
         self.cache = ResultCache(cache_size) if cache_size > 0 else None
 

@@ -28,7 +28,8 @@ from bot.flows import Flows
 from bot.models import Case, Contact, Message, StandingChange, utcnow
 from bot.nlu_client import NluClient, NluResult
 from bot.privacy import pseudonym
-from bot.text import clean, without_greeting
+from bot.spelling import Speller
+from bot.text import clean, strip_accents, without_greeting
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,7 @@ def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
     if nlu is not None:
         try:
             started = time.perf_counter()
-            result = nlu.parse(without_greeting(text, _greetings(flows)), message_id=str(message_id))
+            result = nlu.parse(for_nlu(text, flows, nlu.speller), message_id=str(message_id))
             if counted:
                 metrics.NLU_SECONDS.observe(time.perf_counter() - started)
             return Interpretation(result.intent, result.confidence, "nlu",
@@ -278,6 +279,15 @@ def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
             log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
     intent, confidence = fallback.classify(text, flows)
     return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
+
+
+def for_nlu(text: str, flows: Flows, speller: Speller | None = None) -> str:
+    """The text as the NLU reads it best: a leading greeting set aside, lower case, no accents,
+    typos mended (never in a crisis word: "pendre" must not become "prendre")."""
+    text = strip_accents(without_greeting(text, _greetings(flows))).lower()
+    if speller is None:
+        return text
+    return speller.text(text, keep=flows.crisis.crisis_words if flows.crisis else frozenset())
 
 
 def _greetings(flows: Flows) -> frozenset[str]:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot import engine, pipeline, triage
+from bot import engine, pipeline, spelling, triage
 from bot.engine import Incoming, OptIn, OptOut, State
 from bot.flows import Flows, load_flows
 from bot.nlu_client import NluClient
@@ -332,7 +332,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rasa", default="http://127.0.0.1:5005", help="the Rasa server's URL")
     args = parser.parse_args()
-    report = run(NluClient(args.rasa, timeout=10.0))
+    report = run(NluClient(args.rasa, timeout=10.0, speller=spelling.from_training_data()))
     print("\n".join(summary(report)))
 
 

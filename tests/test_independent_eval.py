@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot import spelling
 from bot.nlu_client import NluClient
 from bot.text import normalize
 from tests import independent
@@ -30,7 +31,7 @@ MIN_LEXICON_ONLY_RECALL = 0.95
 def report(rasa: RasaServer) -> dict[str, Any]:
     if not rasa.running:
         rasa.start()
-    return independent.run(NluClient(rasa.url, timeout=10.0))
+    return independent.run(NluClient(rasa.url, timeout=10.0, speller=spelling.from_training_data()))
 
 
 def _sentences(paths: list[Path]) -> set[str]:
