@@ -56,6 +56,7 @@ class Incoming:
     num_media: int = 0
     country: str | None = None
     reference: str = ""  # the reference of the case this message may open or join
+    media: tuple[str, ...] = ()  # the kind of each attachment or shared location (bot.media.KINDS)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import engine, fallback, metrics, sms, triage
+from bot import engine, fallback, media, metrics, sms, triage
 from bot.engine import Incoming, Interpretation, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
@@ -104,11 +104,13 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
         num_media = max(0, min(int(get("NumMedia") or 0), 10))
     except ValueError:
         num_media = 0
-    media = tuple(
+    attachments = tuple(
         {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
         for i in range(num_media)
     )
-    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media)
+    location = media.location_of(form)  # WhatsApp: Latitude, Longitude, Address, Label
+    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media,
+                       attachments + ((location,) if location else ()))
 
 
 @dataclass(frozen=True)
@@ -208,16 +210,18 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     if state.lang is None and stored.language:
         state = engine.State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
-                        reference=stored.reference or new_reference())
+                        reference=stored.reference or new_reference(),
+                        media=media.kinds(form.media, form.num_media))
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
-    meaning = _triage(incoming.text, meaning, flows)
+    meaning = _triage(incoming.text, media.route(meaning, incoming, flows), flows)
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
     effects = svc.effects(contact_id, flows) if svc.effects else None
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
+    outcome = media.acknowledge(outcome, incoming, flows, svc.clock())  # a person looks at what was sent
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
                       reference=incoming.reference, known_language=stored.language)
     svc.states.save(contact_id, outcome.state)
