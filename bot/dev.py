@@ -17,7 +17,17 @@ from typing import Any
 
 import redis
 import requests
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from twilio.request_validator import RequestValidator
 
 log = logging.getLogger(__name__)
@@ -110,7 +120,8 @@ def fake_media(account_sid: str, message_sid: str, name: str) -> Any:
     """Twilio's media URL: with the account's credentials, a redirect to the file on its CDN."""
     if not _authorized():
         return jsonify(code=20003, message="Authenticate", status=401), 401
-    return redirect(url_for("dev.fake_media_cdn", name=name, **request.args), code=307)
+    query = request.query_string.decode("latin-1")
+    return redirect(url_for("dev.fake_media_cdn", name=name) + (f"?{query}" if query else ""), code=307)
 
 
 @bp.get("/twilio/cdn/<name>")
