@@ -307,3 +307,43 @@ def test_the_thread_shows_a_photo_an_audio_player_and_a_pdf_link_without_any_twi
     assert f"/inbox/messages/{drawing}/media/0" not in page  # an SVG is not even linked
     assert "type non autorisé (image/svg+xml)" in page
     assert "twilio" not in page.lower()
+
+
+def test_the_dev_phone_signs_a_voice_note_whose_media_the_fake_serves(live: Any) -> None:
+    app, server = live
+    client = app.test_client()
+    signed = client.post("/dev/phone/sign", json={"from": "+32470100081", "channel": "whatsapp",
+                                                  "body": "", "media": "voice"}).get_json()
+    params = signed["params"]
+    assert params["NumMedia"] == "1" and params["MediaContentType0"] == "audio/mpeg"
+    assert params["MediaUrl0"].startswith(server.url + "/dev/twilio/2010-04-01/Accounts/")
+    answer = client.post(signed["url"], data=params, headers={"X-Twilio-Signature": signed["signature"]})
+    assert "écouter votre message vocal" in answer.get_data(as_text=True)
+    voice = logged_in(app).get(f"/inbox/messages/{inbound_id(app, 'whatsapp:+32470100081')}/media/0")
+    assert voice.status_code == 200 and voice.mimetype == "audio/mpeg" and voice.data[:2] == b"\xff\xfb"
+
+
+def test_the_dev_phone_shares_a_location(app: Any) -> None:
+    client = app.test_client()
+    signed = client.post("/dev/phone/sign", json={"from": "+32470100082", "channel": "whatsapp",
+                                                  "body": "", "location": True}).get_json()
+    assert signed["params"]["Body"] == "" and signed["params"]["Latitude"]
+    answer = client.post(signed["url"], data=signed["params"], headers={"X-Twilio-Signature": signed["signature"]})
+    assert "nous avons reçu votre position" in answer.get_data(as_text=True)
+
+
+def test_only_twilios_media_hosts_or_the_configured_fake_are_fetched() -> None:
+    from bot.twilio_media import allowed_url
+
+    fake = "http://127.0.0.1:5000/dev/twilio"
+    assert allowed_url("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
+    assert allowed_url("https://media.twiliocdn.com/AC1/abc")
+    assert allowed_url("https://mcs.us1.twilio.com/v1/Services/IS1/Media/ME1")
+    assert allowed_url(fake + "/2010-04-01/Accounts/AC1/Messages/MM1/Media/photo.png", fake)
+    for url in ["http://api.twilio.com/x",  # not https: the credentials would go in clear
+                "https://api.twilio.com.evil.example/x", "https://eviltwilio.com/x",
+                "https://user@169.254.169.254/latest", "file:///etc/passwd",
+                "http://127.0.0.1:5000/dev/phone/messages", "http://127.0.0.1:5000/dev/twilio/../../inbox",
+                "http://127.0.0.1:5001/dev/twilio/x"]:
+        assert not allowed_url(url, fake), url
+    assert not allowed_url(fake + "/x")  # the fake only counts when configured (dev mode)
