@@ -24,13 +24,16 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot import answers, engine, fallback
-from bot.engine import Incoming, Interpretation, OpenCase, Outcome
+from bot.engine import Incoming, Interpretation, OpenCase, Outcome, State
 from bot.flows import Flows
 from bot.text import as_number, normalize
 
 KINDS = ("audio", "image", "video", "document", "location")
 LOCATION_STEP = "location"  # optional in the flows: without it a location gets `media_only`
 NOT_UNDERSTOOD = "not_understood"
+# What an `ask` keeps when answered with media; social workers read it in the case (French).
+SAVED = {"audio": "message vocal", "image": "photo", "video": "vidéo", "document": "document",
+         "location": "position partagée"}
 REASONS = {"audio": "voice message", "image": "photo", "video": "video", "document": "document",
            "location": "location"}
 MAX_FIELD = 200  # characters kept of a location's address and label
@@ -63,16 +66,21 @@ def kinds(entries: tuple[dict[str, str], ...] | list[dict[str, str]], num_media:
     return tuple(found + ["image"] * max(0, num_media - attachments))
 
 
-def route(meaning: Interpretation, message: Incoming, flows: Flows) -> Interpretation:
+def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State) -> Interpretation:
     """Where a message with media goes: its caption read as text, or the step for what it is."""
     if not message.media:
         return meaning
     reason = f"{describe(message.media)} received"
-    if meaning.goto == "empty":  # nothing but a shared location
-        goto = LOCATION_STEP if LOCATION_STEP in flows.steps else "media_only"
+    if meaning.goto in ("empty", "media_only"):  # no text: nothing but media or a location
+        asked = flows.steps.get(state.step or "")
+        if asked is not None and asked.ask is not None:
+            # "what is it about?" answered with a voice message: that is the answer, the flow goes on
+            return Interpretation(None, 1.0, "answer", goto=asked.ask.goto, language=meaning.language,
+                                  save=(asked.ask.save, f"({_saved(message.media)})"))
+        goto = "media_only"
+        if meaning.goto == "empty" and LOCATION_STEP in flows.steps:
+            goto = LOCATION_STEP
         return replace(meaning, goto=goto, reason=reason)
-    if meaning.goto == "media_only":
-        return replace(meaning, reason=reason)
     if meaning.save is not None or meaning.source not in ("nlu", "fallback"):
         return meaning  # a digit, a keyword, an answer: the person chose; the caption is not guessed at
     step = meaning.goto or _step_for(meaning.intent, flows)
@@ -115,7 +123,7 @@ def acknowledge(outcome: Outcome, message: Incoming, flows: Flows, now: datetime
     if not message.media or any(isinstance(a, OpenCase) for a in outcome.actions):
         return outcome
     answered = "; ".join(f"{k}: {v}" for k, v in outcome.state.data.items() if not k.startswith("_"))
-    reason = f"{describe(message.media)} sent with a message (bot answered: {outcome.state.step})"
+    reason = f"{describe(message.media)} sent (bot answered: {outcome.state.step})"
     if answered:
         reason = f"{reason}; {answered}"
     replies = outcome.replies
@@ -125,6 +133,10 @@ def acknowledge(outcome: Outcome, message: Incoming, flows: Flows, now: datetime
         replies = engine.split_reply("\n".join([first, *outcome.replies]))
     return replace(outcome, replies=replies, actions=[*outcome.actions, OpenCase("normal", reason)],
                    priority=outcome.priority or "normal")
+
+
+def _saved(found: tuple[str, ...]) -> str:
+    return " + ".join(SAVED[kind] for kind in dict.fromkeys(found))
 
 
 def describe(found: tuple[str, ...]) -> str:

@@ -215,7 +215,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _understand(svc, incoming.text, flows, message_id)
-    meaning = _triage(incoming.text, media.route(meaning, incoming, flows), flows)
+    meaning = _triage(incoming.text, media.route(meaning, incoming, flows, state), flows)
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []

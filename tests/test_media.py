@@ -135,6 +135,18 @@ def test_a_photo_on_a_waiting_case_joins_it_without_a_second_case(saturday: Any)
     assert len(cases_of(saturday, "whatsapp:+32470100022")) == 1
 
 
+def test_a_voice_note_answering_what_it_is_about_is_the_answer_and_the_questions_go_on(saturday: Any) -> None:
+    phone = Phone(saturday, "whatsapp:+32470100023")
+    assert "de quoi s'agit-il ?" in phone.text("0")[0]
+    reply = "\n".join(phone.text("", **VOICE))
+    assert "écouter votre message vocal lundi à 9h" in reply
+    assert "Quand pouvons-nous vous appeler ?" in reply  # the next question of talk.yml
+    [(_id, priority, reason, _message, _ref)] = cases_of(saturday, "whatsapp:+32470100023")
+    assert priority == "normal" and "topic: (message vocal)" in reason
+    phone.text("1")  # le matin
+    assert "callback: le matin" in cases_of(saturday, "whatsapp:+32470100023")[0][2]
+
+
 # --- a shared location ------------------------------------------------------------------------
 
 def test_a_shared_location_gets_an_answer_and_opens_a_case_where_it_shows(saturday: Any, worker: Any) -> None:
