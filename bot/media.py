@@ -55,8 +55,12 @@ def location_of(form: Mapping[str, str]) -> dict[str, str] | None:
             and -90 <= latitude <= 90 and -180 <= longitude <= 180):
         return None
     return {"kind": "location", "latitude": f"{latitude:.6f}", "longitude": f"{longitude:.6f}",
-            "address": str(form.get("Address") or "")[:MAX_FIELD],
-            "label": str(form.get("Label") or "")[:MAX_FIELD]}
+            "address": _field(form, "Address"), "label": _field(form, "Label")}
+
+
+def _field(form: Mapping[str, str], name: str) -> str:
+    # PostgreSQL cannot hold NUL in text: keep a visible trace of it instead (as parse_form does)
+    return str(form.get(name) or "").replace("\x00", "\ufffd")[:MAX_FIELD]
 
 
 def kinds(entries: tuple[dict[str, str], ...] | list[dict[str, str]], num_media: int = 0) -> tuple[str, ...]:
