@@ -77,7 +77,7 @@ def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State
     reason = f"{describe(message.media)} received"
     if meaning.goto in ("empty", "media_only"):  # no text: nothing but media or a location
         asked = flows.steps.get(state.step or "")
-        if asked is not None and asked.ask is not None:
+        if asked is not None and asked.ask is not None and _free_answer(asked.ask.goto, flows):
             # "what is it about?" answered with a voice message: that is the answer, the flow goes on
             return Interpretation(None, 1.0, "answer", goto=asked.ask.goto, language=meaning.language,
                                   save=(asked.ask.save, f"({_saved(message.media)})"))
@@ -100,6 +100,12 @@ def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State
         return meaning
     choice = _choice_named(step, message.text, flows)
     return replace(meaning, goto=choice) if choice else meaning
+
+
+def _free_answer(goto: str, flows: Flows) -> bool:
+    """True when the answer is only kept for a person (not a workshop to sign up for)."""
+    step = flows.steps.get(goto)
+    return step is not None and step.do is None
 
 
 def _step_for(intent: str | None, flows: Flows) -> str:

@@ -359,3 +359,27 @@ def test_only_twilios_media_hosts_or_the_configured_fake_are_fetched() -> None:
                 "http://127.0.0.1:5001/dev/twilio/x"]:
         assert not allowed_url(url, fake), url
     assert not allowed_url(fake + "/x")  # the fake only counts when configured (dev mode)
+
+
+def test_a_file_is_only_served_when_its_first_bytes_fit_its_type() -> None:
+    from bot.twilio_media import looks_like
+
+    assert looks_like("image/png", (Path(__file__).parent.parent / "bot/static/dev/photo.png").read_bytes())
+    assert looks_like("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF")
+    assert looks_like("audio/ogg", b"OggS\x00\x02")
+    assert looks_like("video/mp4", b"\x00\x00\x00\x18ftypmp42")
+    assert looks_like("image/webp", b"RIFF\x24\x00\x00\x00WEBPVP8 ")
+    assert not looks_like("image/png", b"<!doctype html><script>")
+    assert not looks_like("image/webp", b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    assert not looks_like("audio/mpeg", b"<svg xmlns=")
+    assert not looks_like("application/pdf", b"<html>")
+
+
+def test_the_kind_of_each_attachment_and_of_a_location() -> None:
+    from bot.media import describe, kinds
+
+    entries = [{"url": "u", "type": "audio/ogg; codecs=opus"}, {"url": "u", "type": "image/jpeg"},
+               {"kind": "location", "latitude": "1", "longitude": "2"}]
+    assert kinds(entries, 2) == ("audio", "image", "location")
+    assert kinds([], 2) == ("image", "image")  # counted by NumMedia, not described
+    assert describe(("image", "image", "audio")) == "voice message + 2 photos"
