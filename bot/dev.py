@@ -39,7 +39,8 @@ FAIL_KEY = "relais:dev:undeliverable"  # addresses accepted, then reported undel
 DELAY_KEY = "relais:dev:delay"  # seconds the fake waits before answering (a slow Twilio)
 REQUESTS_KEY = "relais:dev:requests"  # how many create-message requests reached the fake
 
-# Media the fake serves, as Twilio serves what people send: tiny samples (bot/static/dev/),
+# Media the fake serves, as Twilio serves what people send: tiny samples (bot/static/dev/,
+# written by tests/data/make_media_samples.py),
 # and two hostile files that the inbox must never show in a page.
 SAMPLES_DIR = Path(__file__).resolve().parent / "static" / "dev"
 SAMPLES = {"photo.png": "image/png", "voice.mp3": "audio/mpeg", "letter.pdf": "application/pdf"}
