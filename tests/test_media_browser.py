@@ -44,6 +44,17 @@ def test_the_inbox_shows_a_photo_that_loaded_and_plays_a_voice_note_through_the_
     assert media_responses and all(r.url.startswith(server.url + "/inbox/") for r in media_responses)
     assert "twilio" not in page.content().lower()
 
+    # a new message arrives by polling; the voice message and the photo are not loaded again
+    page.evaluate("() => { window.voiceNode = document.querySelector('audio');"
+                  " window.photoNode = document.querySelector('#messages img'); }")
+    fetched_before = len(media_responses)
+    person.text("vous avez vu ?")
+    page.wait_for_function("() => document.querySelector('#messages').innerText.includes('vous avez vu ?')",
+                           timeout=15_000)
+    assert page.evaluate("() => document.querySelector('audio') === window.voiceNode"
+                         " && document.querySelector('#messages img') === window.photoNode")
+    assert len(media_responses) == fetched_before
+
 
 def test_the_dev_phone_sends_a_photo_and_a_location(live: Any, browser: Browser) -> None:
     app, server = live
