@@ -77,8 +77,9 @@ def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State
     reason = f"{describe(message.media)} received"
     if meaning.goto in ("empty", "media_only"):  # no text: nothing but media or a location
         asked = flows.steps.get(state.step or "")
-        if asked is not None and asked.ask is not None and _free_answer(asked.ask.goto, flows):
+        if asked is not None and asked.ask is not None and _says_only(asked.ask.goto, flows):
             # "what is it about?" answered with a voice message: that is the answer, the flow goes on
+            # (not where the answer is acted on, like a workshop to sign up for)
             return Interpretation(None, 1.0, "answer", goto=asked.ask.goto, language=meaning.language,
                                   save=(asked.ask.save, f"({_saved(message.media)})"))
         goto = "media_only"
@@ -93,18 +94,18 @@ def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State
         # know it when the NLU does not; if not, the media answer, never "I did not understand"
         intent, confidence = fallback.classify(message.text, flows)
         step = _step_for(intent, flows)
-        if step == NOT_UNDERSTOOD:
+        if step == NOT_UNDERSTOOD or not _says_only(step, flows):  # a guess never opts anyone out
             return replace(meaning, goto="media_only", reason=reason)
         meaning = Interpretation(intent, confidence, "fallback", language=meaning.language)
     if meaning.intent == fallback.SAFETY_FIRST:
         return meaning
     choice = _choice_named(step, message.text, flows)
-    return replace(meaning, goto=choice) if choice else meaning
+    return replace(meaning, goto=choice) if choice and _says_only(choice, flows) else meaning
 
 
-def _free_answer(goto: str, flows: Flows) -> bool:
-    """True when the answer is only kept for a person (not a workshop to sign up for)."""
-    step = flows.steps.get(goto)
+def _says_only(name: str, flows: Flows) -> bool:
+    """True for a step that does nothing (no sign-up, no STOP): safe to reach on a guess."""
+    step = flows.steps.get(name)
     return step is not None and step.do is None
 
 

@@ -114,6 +114,12 @@ def test_a_caption_nobody_understands_gets_the_media_answer_not_i_did_not_unders
     assert cases_of(saturday, "whatsapp:+32470100013")[0][1] == "normal"
 
 
+def test_a_caption_that_holds_a_stop_word_never_opts_the_person_out(saturday: Any) -> None:
+    reply = " ".join(Phone(saturday, "whatsapp:+32470100015").text("l'arret de bus ici", **PHOTO))
+    assert "ne recevrez plus" not in reply and "regarder votre photo" in reply
+    assert rows(saturday, "SELECT opted_out FROM contacts WHERE address = 'whatsapp:+32470100015'")[0][0] in (0, False)
+
+
 def test_the_same_caption_without_a_photo_is_still_answered_as_text_only(saturday: Any) -> None:
     reply = " ".join(Phone(saturday, "whatsapp:+32470100014").text("c'est cette lettre"))
     assert "regarder votre photo" not in reply
