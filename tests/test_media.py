@@ -389,3 +389,21 @@ def test_the_kind_of_each_attachment_and_of_a_location() -> None:
     assert kinds(entries, 2) == ("audio", "image", "location")
     assert kinds([], 2) == ("image", "image")  # counted by NumMedia, not described
     assert describe(("image", "image", "audio")) == "voice message + 2 photos"
+
+
+def test_a_caption_is_routed_by_the_nlu_then_the_keywords_then_the_choices_it_names() -> None:
+    from bot.engine import Incoming, Interpretation, State
+    from bot.flows import load_flows
+    from bot.media import route
+
+    flows = load_flows(Path(__file__).resolve().parent.parent / "flows")
+    letter = Incoming("c'est cette lettre", "whatsapp", 1, media=("image",))
+    assert route(Interpretation("admin_procedure", 0.9, "nlu"), letter, flows, State()).goto == "proc_letter"
+    not_understood = route(Interpretation("nlu_fallback", 0.3, "nlu"), letter, flows, State())
+    assert (not_understood.goto, not_understood.source) == ("proc_letter", "fallback")
+    both = Incoming("une lettre du cpas", "whatsapp", 1, media=("image",))
+    assert route(Interpretation("admin_procedure", 0.9, "nlu"), both, flows, State()).goto is None  # the list
+    menu_digit = Interpretation(None, 1.0, "menu", goto="hours")
+    assert route(menu_digit, Incoming("1", media=("image",)), flows, State()) == menu_digit
+    text_only = Interpretation("admin_procedure", 0.9, "nlu")
+    assert route(text_only, Incoming("c'est cette lettre"), flows, State()) == text_only
