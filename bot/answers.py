@@ -51,6 +51,8 @@ class Context(dict):  # type: ignore[type-arg]
             return self.message.reference
         if key == "human_eta":
             return human_eta(self.flows, self.lang, self.now)
+        if key == "media":
+            return media_sentence(self.flows, self.lang, self.now, self.message.media)
         if key == "menu":
             return menu_lines(self.flows.steps[self.flows.start].choices, self)
         return "{" + key + "}"
@@ -186,6 +188,16 @@ def human_eta(flows: Flows, lang: str, now: datetime) -> str:
     if on_call(flows.rota, local, closed_day=bool(day.holiday or day.closure)) is not None:
         return flows.text("eta_oncall", lang)
     return flows.text("eta_next", lang).format(when=next_open(flows, lang, now))
+
+
+def media_sentence(flows: Flows, lang: str, now: datetime, kinds: tuple[str, ...]) -> str:
+    """Who will listen to or look at what the person sent, and when ('... lundi à 9h')."""
+    key = f"media_{kinds[0]}" if len(kinds) == 1 else "media_several"
+    if key not in flows.texts:
+        key = "media_several"
+    if key not in flows.texts:  # flows written before media were answered
+        return ""
+    return flows.text(key, lang).format(when=next_open(flows, lang, now))
 
 
 def _when(flows: Flows, lang: str, now: datetime, moment: datetime) -> str:

@@ -60,6 +60,8 @@ class Settings:
     twilio_api_base_url: str
     twilio_timeout: float
     twilio_whatsapp_template_sid: str
+    media_timeout: float
+    media_max_bytes: int
     dev_mode: bool
     log_level: str
 
@@ -110,6 +112,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # used for replies outside WhatsApp's 24-hour window. The dev fake accepts any HX sid.
         twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID")
         or (DEV_TEMPLATE_SID if dev_mode else ""),
+        media_timeout=envfloat(env, "MEDIA_TIMEOUT", 10.0),
+        media_max_bytes=envint(env, "MEDIA_MAX_BYTES", 16 * 1024 * 1024),  # WhatsApp's own limit
         dev_mode=dev_mode,
         log_level=env.get("LOG_LEVEL") or "INFO",
     )

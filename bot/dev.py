@@ -12,11 +12,22 @@ import logging
 import secrets
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
 import requests
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from twilio.request_validator import RequestValidator
 
 log = logging.getLogger(__name__)
@@ -27,6 +38,22 @@ OPTED_OUT_KEY = "relais:dev:opted-out"  # addresses the fake refuses with 21610
 FAIL_KEY = "relais:dev:undeliverable"  # addresses accepted, then reported undelivered (30003)
 DELAY_KEY = "relais:dev:delay"  # seconds the fake waits before answering (a slow Twilio)
 REQUESTS_KEY = "relais:dev:requests"  # how many create-message requests reached the fake
+
+# Media the fake serves, as Twilio serves what people send: tiny samples (bot/static/dev/,
+# written by tests/data/make_media_samples.py),
+# and two hostile files that the inbox must never show in a page.
+SAMPLES_DIR = Path(__file__).resolve().parent / "static" / "dev"
+SAMPLES = {"photo.png": "image/png", "voice.mp3": "audio/mpeg", "letter.pdf": "application/pdf"}
+HOSTILE = {
+    "drawing.svg": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>',
+                    "image/svg+xml"),
+    "page.html": (b"<!doctype html><script>alert(document.cookie)</script>", "text/html"),
+}
+# What the dev phone's buttons send: the sample and its declared type.
+PHONE_MEDIA = {"photo": ("photo.png", "image/png"), "voice": ("voice.mp3", "audio/mpeg"),
+               "letter": ("letter.pdf", "application/pdf")}
+PHONE_LOCATION = {"Latitude": "50.827433", "Longitude": "4.345916",
+                  "Address": "Place Van Meenen 39, 1060 Saint-Gilles", "Label": "Maison communale"}
 
 
 def _redis() -> redis.Redis:
@@ -56,6 +83,11 @@ def phone_sign() -> Response:
         "AccountSid": current_app.config["TWILIO_ACCOUNT_SID"],
         "From": sender, "To": to, "Body": str(data.get("body", "")), "NumMedia": "0",
     }
+    if data.get("media") in PHONE_MEDIA:
+        name, content_type = PHONE_MEDIA[data["media"]]
+        params.update(NumMedia="1", MediaUrl0=media_url(params["MessageSid"], name), MediaContentType0=content_type)
+    if data.get("location"):
+        params.update(PHONE_LOCATION)
     url = current_app.config["PUBLIC_BASE_URL"] + "/twilio/inbound"
     return jsonify(params=params, signature=_sign(url, params), url="/twilio/inbound")
 
@@ -71,12 +103,44 @@ def phone_messages() -> Response:
                    messages=[m for m in items if m["to"].removeprefix("whatsapp:") == address.removeprefix("whatsapp:")])
 
 
+def media_url(message_sid: str, name: str) -> str:
+    """The URL the fake gives a sample media, shaped like Twilio's MediaUrl."""
+    cfg = current_app.config
+    return (f"{cfg['TWILIO_API_BASE_URL']}/2010-04-01/Accounts/{cfg['TWILIO_ACCOUNT_SID']}"
+            f"/Messages/MM{message_sid[2:]}/Media/{name}")
+
+
+def _authorized() -> bool:
+    auth = request.authorization
+    return (auth is not None and auth.username == current_app.config["TWILIO_ACCOUNT_SID"]
+            and auth.password == current_app.config["TWILIO_AUTH_TOKEN"])
+
+
+@bp.get("/twilio/2010-04-01/Accounts/<account_sid>/Messages/<message_sid>/Media/<name>")
+def fake_media(account_sid: str, message_sid: str, name: str) -> Any:
+    """Twilio's media URL: with the account's credentials, a redirect to the file on its CDN."""
+    if not _authorized():
+        return jsonify(code=20003, message="Authenticate", status=401), 401
+    query = request.query_string.decode("latin-1")
+    return redirect(url_for("dev.fake_media_cdn", name=name) + (f"?{query}" if query else ""), code=307)
+
+
+@bp.get("/twilio/cdn/<name>")
+def fake_media_cdn(name: str) -> Response:
+    """The file itself; `?as=type` serves it under another type (a file that lies about itself)."""
+    if name in SAMPLES:
+        data, content_type = (SAMPLES_DIR / name).read_bytes(), SAMPLES[name]
+    elif name in HOSTILE:
+        data, content_type = HOSTILE[name]
+    else:
+        abort(404)
+    return Response(data, content_type=request.args.get("as") or content_type)
+
+
 @bp.post("/twilio/2010-04-01/Accounts/<account_sid>/Messages.json")
 def fake_create_message(account_sid: str) -> tuple[Response, int]:
     """Twilio's 'create a message', as far as Relais uses it."""
-    auth = request.authorization
-    if (auth is None or auth.username != current_app.config["TWILIO_ACCOUNT_SID"]
-            or auth.password != current_app.config["TWILIO_AUTH_TOKEN"]):
+    if not _authorized():
         return jsonify(code=20003, message="Authenticate", status=401), 401
     to, body = request.form.get("To", ""), request.form.get("Body", "")
     _redis().incr(REQUESTS_KEY)

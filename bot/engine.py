@@ -59,6 +59,7 @@ class Incoming:
     opted_out: bool = False  # the person has opted out (STOP) and not come back
     opt_out_type: str = ""  # Twilio's OptOutType on this message (STOP, START, HELP), if any
     message_id: int = 0  # the stored message's id (a close-call answer labels it)
+    media: tuple[str, ...] = ()  # the kind of each attachment or shared location (bot.media.KINDS)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["FlowError", "Flows", "load_flows"]
 
 PLACEHOLDERS = {*centre_name.PLACEHOLDERS, "hours", "emergency", "menu", "next_open", "reference", "human_eta",
+                "media",
                 "workshop_title", "workshop_when", "workshop_place", "position", "offer_until"}
 # What each `do:` can give, and so which `results:` it needs.
 ACTIONS: dict[str, tuple[str, ...]] = {

@@ -83,12 +83,15 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "flows" / "schema.json"
 CRISIS_FILE, ONCALL_FILE = "crisis.yml", "oncall.yml"
 ENGINE_STEPS = {  # steps the engine and the pipeline go to by name
     "not_understood": "the bot goes there when it does not understand a message",
-    "media_only": "the bot goes there when a message has only a photo or a sound",
+    "media_only": "the bot goes there when a message has only a photo, a sound or a document",
     "empty": "the bot goes there when a message is empty",
     "urgent": "the bot goes there when a message speaks of danger",
     "stop": "the bot goes there when a person sends STOP (it must do: stop)",
     "restart": "the bot goes there when a person sends START (it must do: start)",
     "opted_out": "what a person who sent STOP hears when they write again",
+}
+OPTIONAL_ENGINE_STEPS = {  # steps the pipeline goes to by name when they exist
+    "location": "the bot goes there when a person shares a location (else to media_only)",
 }
 EXEMPT_DEAD_ENDS = {"goodbye", "stop", "stop_ask", "restart", "urgent", "language", "opted_out"}
 # Names some shared texts fill in themselves (see bot.answers); allowed like bot.flows does.
@@ -911,7 +914,7 @@ class _Graph:
 
 def _roots(flows: Flows) -> set[str]:
     """The steps a person can land on without a step leading there."""
-    found = {flows.start, flows.human, *ENGINE_STEPS}
+    found = {flows.start, flows.human, *ENGINE_STEPS, *(set(OPTIONAL_ENGINE_STEPS) & set(flows.steps))}
     found |= {route.step for route in flows.intents.values()}
     return found | {keyword.goto or flows.start for keyword in flows.keywords}
 
@@ -1087,6 +1090,8 @@ class _Budget:
             "hours": longest(safe(lambda m=m: answers.hours_answer(flows, lang, m, "")) for m in moments),
             "next_open": longest(safe(lambda m=m: answers.next_open(flows, lang, m)) for m in moments),
             "human_eta": longest(safe(lambda m=m: answers.human_eta(flows, lang, m)) for m in moments),
+            "media": longest(safe(lambda m=m, k=k: answers.media_sentence(flows, lang, m, (k,)))
+                             for m in moments for k in ("audio", "image", "video", "document", "location", "")),
             "emergency": longest(answers.emergency_lines(flows, lang, country) for country in flows.emergency),
             "reference": REFERENCE,
             "position": "12",

@@ -34,6 +34,10 @@ from bot.text import normalize
 ACTIONS = ("case_opened", "case_urgent", "signup_confirmed", "signup_waiting", "signup_offered",
            "signup_cancelled", "signup_expired", "reminder_scheduled", "opted_out", "opted_in")
 TEST_KEYS = ("name", "at", "channel", "language", "from", "max_segments", "steps")
+# `media:` in a test: what each word sends (a location is no attachment: NumMedia stays 0).
+MEDIA_KINDS = {"photo": "image/jpeg", "voice": "audio/ogg", "document": "application/pdf", "location": ""}
+TEST_LOCATION = {"kind": "location", "latitude": "50.827400", "longitude": "4.345900",
+                 "address": "Place Van Meenen 39, Saint-Gilles", "label": ""}
 STEP_KEYS = ("send", "expect", "expect_not", "actions", "step", "at", "media")
 CHANNELS = ("sms", "whatsapp")
 DEFAULT_NUMBER = "+32470000001"
@@ -60,6 +64,7 @@ class Turn:
     step: str | None = None  # the step the bot must be at afterwards
     at: datetime | None = None  # the clock moves to this time from this message on
     media: int = 0  # photos or sounds sent with the message
+    media_kind: str = "photo"  # what they are: photo, voice, document, or a shared location
 
 
 @dataclass(frozen=True)
@@ -203,9 +208,13 @@ def _turn(raw: Any, file: str) -> Turn:
             raise FlowTestError(file, _key_line(raw, "actions"), f"'{unknown[0]}' is not an action"
                                 f"{_did_you_mean(unknown[0], ACTIONS)}; the actions: {', '.join(ACTIONS)}")
     media = _text(raw, "media", file) or "0"
+    kind = "photo"
+    if media in MEDIA_KINDS:
+        media, kind = ("0" if media == "location" else "1"), media
     if not media.isdigit():
-        raise FlowTestError(file, _key_line(raw, "media"), "'media' is the number of photos sent, like 1")
-    return Turn(line=raw.line, send=_text(raw, "send", file) or "",
+        raise FlowTestError(file, _key_line(raw, "media"), "'media' is the number of photos sent, like 1, "
+                            f"or one of: {', '.join(MEDIA_KINDS)}")
+    return Turn(media_kind=kind, line=raw.line, send=_text(raw, "send", file) or "",
                 expect=_texts(raw, "expect", file), expect_not=_texts(raw, "expect_not", file),
                 actions=actions, step=_text(raw, "step", file),
                 at=_moment(raw, file) if "at" in raw else None, media=int(media))
@@ -322,7 +331,7 @@ def _run(test: FlowTest, flows: Flows, nlu: NluClient | None, sessions: sessionm
             clock["now"] = _aware(turn.at, flows)
         before = _snapshot(sessions)
         form = pipeline.InboundForm(sid=f"FLOWTEST{number:04d}", address=test.address, body=turn.send,
-                                    num_media=turn.media)
+                                    num_media=turn.media, media=_media(turn))
         replies = pipeline.handle_inbound(services, form)
         result.transcript.append((turn.send, replies))
         happened = _happened(before, _snapshot(sessions))
@@ -335,6 +344,13 @@ def _run(test: FlowTest, flows: Flows, nlu: NluClient | None, sessions: sessionm
             result.failures += [Failure(test.file, turn.line, f"{where}: {p}") for p in problems]
             break  # later messages depend on this answer
     return result
+
+
+def _media(turn: Turn) -> tuple[dict[str, str], ...]:
+    """The media entries Twilio would send for a test's `media:` (no URL: nothing is fetched)."""
+    if turn.media_kind == "location":
+        return (dict(TEST_LOCATION),)
+    return tuple({"url": "", "type": MEDIA_KINDS[turn.media_kind]} for _ in range(turn.media))
 
 
 def _aware(moment: datetime, flows: Flows) -> datetime:

@@ -8,6 +8,7 @@ Phone numbers are masked in lists; logs carry case, message and user ids only.
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -34,7 +36,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import outbound, sms
+from bot import outbound, sms, twilio_media
 from bot.auth import audit, db_sessions, require_login, secure_headers
 from bot.flows import FlowError, Flows
 from bot.models import Case, Contact, Message, Note, User, utcnow
@@ -261,7 +263,52 @@ def _messages_html(db: Session, contact_id: int) -> str:
 
 def _labels() -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS, "error_labels": ERROR_LABELS, "source_labels": SOURCE_LABELS,
-            "is_failed": is_failed}
+            "is_failed": is_failed, "shown_as": shown_as}
+
+
+def shown_as(entry: dict[str, str]) -> str:
+    """How the thread shows one entry of Message.media: image, audio, video, download, refused, location."""
+    if entry.get("kind") == "location":
+        return "location"
+    content_type = twilio_media.mime(entry.get("type", ""))
+    if content_type in twilio_media.INLINE:
+        return content_type.split("/")[0]
+    return "download" if content_type in twilio_media.DOWNLOAD else "refused"
+
+
+# --- media: streamed from Twilio, never stored, never linked to Twilio in a page ----------------
+
+@bp.get("/messages/<int:message_id>/media/<int:index>")
+def message_media(message_id: int, index: int) -> Response:
+    """One photo, sound or document a person sent, fetched from Twilio and streamed back."""
+    with db_sessions()() as db, db.begin():
+        message = db.get(Message, message_id)
+        entries = (message.media or []) if message is not None and message.direction == "in" else []
+        entry = entries[index] if index < len(entries) else {}
+        if not entry.get("url"):
+            abort(404)
+        assert message is not None
+        case_id = db.scalar(select(Case.id).where(Case.contact_id == message.contact_id)
+                            .order_by(Case.id.desc()).limit(1))
+        audit(db, "view_media", user_id=current_user.id, case_id=case_id, detail=f"message {message_id} media {index}")
+    cfg = current_app.config
+    try:
+        fetched = twilio_media.fetch(
+            entry["url"], entry.get("type", ""), account_sid=cfg["TWILIO_ACCOUNT_SID"],
+            auth_token=cfg["TWILIO_AUTH_TOKEN"], fake_base=cfg["TWILIO_API_BASE_URL"] if cfg["DEV_MODE"] else "",
+            timeout=cfg["MEDIA_TIMEOUT"], max_bytes=cfg["MEDIA_MAX_BYTES"])
+    except twilio_media.MediaRefused as refusal:
+        log.warning("media %s of message %s refused: %s", index, message_id, refusal)
+        return Response(f"Fichier non affiché : {refusal}.", status=refusal.status, mimetype="text/plain")
+    log.info("media %s of message %s streamed to user %s", index, message_id, current_user.id)
+    response = Response(stream_with_context(fetched.chunks), content_type=fetched.content_type)
+    name = f"relais-{message_id}-{index + 1}{mimetypes.guess_extension(fetched.content_type) or ''}"
+    response.headers["Content-Disposition"] = f'{"inline" if fetched.inline else "attachment"}; filename="{name}"'
+    if fetched.length is not None:
+        response.headers["Content-Length"] = str(fetched.length)
+    # a file is never a page: no script, no plug-in, nothing it could load (auth.secure_headers keeps this)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.get("/cases/<int:case_id>")

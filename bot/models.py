@@ -77,6 +77,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
+    # Attachments ({"url", "type"} at the index of Twilio's MediaUrl{i}) and a shared location
+    # (see bot/media.py); no bytes are stored. A retention purge or an erasure must clear this
+    # with the body (media = None, num_media = 0) and delete the files on Twilio's side.
     media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[int | None] = mapped_column(Integer)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import engine, fallback, metrics, sms, triage
+from bot import engine, fallback, media, metrics, sms, triage
 from bot.engine import Incoming, Interpretation, Labelled, OpenCase, OptIn, OptOut, State
 from bot.errors import NluUnavailable
 from bot.flows import Flows
@@ -114,12 +114,13 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
         num_media = max(0, min(int(get("NumMedia") or 0), 10))
     except ValueError:
         num_media = 0
-    media = tuple(
+    attachments = tuple(
         {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
         for i in range(num_media)
     )
-    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media, media,
-                       get("OptOutType").strip().upper()[:16])
+    location = media.location_of(form)  # WhatsApp: Latitude, Longitude, Address, Label
+    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media,
+                       attachments + ((location,) if location else ()), get("OptOutType").strip().upper()[:16])
 
 
 @dataclass(frozen=True)
@@ -221,13 +222,15 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
         state = engine.State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
                         reference=stored.reference or new_reference(), opted_out=stored.opted_out,
-                        opt_out_type=form.opt_out_type, message_id=message_id)
+                        opt_out_type=form.opt_out_type, message_id=message_id,
+                        media=media.kinds(form.media, form.num_media))
     meaning, review = understand(svc.nlu, flows, state, incoming, message_id, svc.counted)
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
     effects = svc.effects(contact_id, flows) if svc.effects else None
     outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
+    outcome = media.acknowledge(outcome, incoming, flows, svc.clock())  # a person looks at what was sent
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
                       reference=incoming.reference, known_language=stored.language)
     svc.states.save(contact_id, outcome.state)
@@ -260,7 +263,7 @@ def understand(nlu: NluClient | None, flows: Flows, state: State, incoming: Inco
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _free_text(nlu, incoming.text, flows, message_id, counted)
-    return _triage(incoming.text, meaning, flows), review
+    return _triage(incoming.text, media.route(meaning, incoming, flows, state), flows), review
 
 
 def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,

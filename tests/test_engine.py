@@ -238,11 +238,19 @@ def test_en_then_fr_switches_back_and_it_sticks(flows: Flows) -> None:
 # --- media and empty messages ------------------------------------------------------------
 
 
-def test_a_photo_without_text_gets_the_media_only_answer(flows: Flows) -> None:
-    outcome = turn(State(), "", flows, num_media=1)
+def test_a_voice_note_without_text_opens_a_case_and_says_who_listens_and_when(flows: Flows) -> None:
+    outcome = turn(State(), "", flows, num_media=1, media=("audio",), reference="ACD347")
 
     assert outcome.state.step == "media_only"
-    assert outcome.replies == [flows.steps["media_only"].say["fr"]]  # type: ignore[index]
+    assert "Un travailleur social va écouter votre message vocal lundi à 9h. Votre référence : ACD347." \
+        in outcome.replies[0]
+    assert outcome.priority == "normal" and isinstance(outcome.actions[0], OpenCase)
+
+
+def test_a_photo_without_text_says_someone_will_look_today_when_open(flows: Flows) -> None:
+    outcome = turn(State(), "", flows, num_media=1, media=("image",), now=TUESDAY_MORNING)
+
+    assert "va regarder votre photo aujourd'hui, pendant les heures d'ouverture" in outcome.replies[0]
 
 
 def test_an_empty_message_gets_the_empty_answer_and_the_menu(flows: Flows) -> None:

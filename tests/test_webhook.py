@@ -161,7 +161,7 @@ def test_a_missing_body_field_gets_an_answer(phone: Phone) -> None:
 def test_a_media_only_message_is_answered_and_its_media_kept(app: Any, phone: Phone) -> None:
     replies = phone.text("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1",
                          MediaContentType0="image/jpeg")
-    assert "texte" in replies[0]
+    assert "regarder votre photo" in replies[0]
     media = rows(app, "SELECT num_media, media FROM messages WHERE direction = 'in'")[0]
     assert media[0] == 1
     stored = media[1] if isinstance(media[1], list) else json.loads(media[1])

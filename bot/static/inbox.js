@@ -58,9 +58,26 @@
     list.scrollTop = list.scrollHeight;
     poll(list, function (data) {
       var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-      list.innerHTML = data.html;
+      keepUnchanged(list, data.html);
       if (atBottom) { list.scrollTop = list.scrollHeight; }
     });
+  }
+
+  // Replace the messages, but keep the nodes that did not change: a voice message being
+  // listened to goes on playing, and no photo is fetched again. A <template> loads nothing.
+  function keepUnchanged(list, html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html;
+    var old = {};
+    Array.prototype.forEach.call(list.children, function (node) {
+      var id = node.getAttribute("data-message-id");
+      if (id) { old[id] = node; }
+    });
+    var nodes = Array.prototype.map.call(fresh.content.children, function (node) {
+      var previous = old[node.getAttribute("data-message-id")];
+      return previous && previous.outerHTML === node.outerHTML ? previous : document.importNode(node, true);
+    });
+    list.replaceChildren.apply(list, nodes);
   }
 
   // --- SMS segments, mirroring bot/sms.py: prepare() then segment_info() ---------------------
