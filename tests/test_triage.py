@@ -47,10 +47,10 @@ def rates(verdicts: dict[str, list[Triage]]) -> tuple[float, float]:
 
 @pytest.mark.parametrize(("text", "category"), [
     ("jveux me suicidé", "suicide"),
-    ("JE VAIS ME PENDRE", "suicide"),
+    ("JE VAIS ME PENDRE", "means"),
     ("jpeux pu vivre comme ca", "suicide"),
-    ("g pris 20 doliprane", "suicide"),
-    ("j'ai avalé toute la boîte de cachets", "suicide"),
+    ("g pris 20 doliprane", "means_medicine"),
+    ("j'ai avalé toute la boîte de cachets", "means_medicine"),
     ("jme scarifie le soir", "self_harm"),
     ("je me fais du mal", "self_harm"),
     ("mon mari me frape", "violence"),
@@ -64,6 +64,7 @@ def rates(verdicts: dict[str, list[Triage]]) -> tuple[float, float]:
     ("jarrive pu a respiré", "medical"),
     ("il est inconscient", "medical"),
     ("AU SECOURS", "danger"),
+    ("adieu a tous", "farewell"),
     ("ik wil dood", "suicide"),
     ("mijn man slaat me", "violence"),
     ("i want to kill myself", "suicide"),
@@ -77,7 +78,7 @@ def test_each_category_fires_on_sms_spelling_without_accents(lexicon: Lexicon, t
 
 @pytest.mark.parametrize("text", ["20 doliprane", "j'ai pris vingt doliprane", "jai pris 15 lexomil"])
 def test_a_dangerous_dose_fires(lexicon: Lexicon, text: str) -> None:
-    assert assess(text, lexicon).category == "suicide"
+    assert assess(text, lexicon).category == "means_medicine"
 
 
 def test_an_ordinary_dose_does_not_fire(lexicon: Lexicon) -> None:
@@ -116,9 +117,9 @@ def test_a_figure_of_speech_does_not_hide_real_danger_beside_it(lexicon: Lexicon
 
 # --- the reason a social worker reads -----------------------------------------------------
 
-def test_the_reason_names_the_matched_words_and_the_category(lexicon: Lexicon) -> None:
+def test_the_reason_names_the_category_label_and_the_persons_words(lexicon: Lexicon) -> None:
     triage = assess("Je veux me suicider.", lexicon)
-    assert triage == Triage("urgent", "mots: 'me suicider' (suicide)", "suicide", ("me suicider",))
+    assert triage == Triage("urgent", "idées suicidaires « me suicider »", "suicide", ("me suicider",))
 
 
 def test_the_reason_quotes_the_persons_own_spelling(lexicon: Lexicon) -> None:
@@ -127,7 +128,7 @@ def test_the_reason_quotes_the_persons_own_spelling(lexicon: Lexicon) -> None:
 
 def test_the_most_specific_phrase_gives_the_category(lexicon: Lexicon) -> None:
     triage = assess("il va me tuer", lexicon)
-    assert (triage.category, triage.matched) == ("violence", ("va me tuer",))
+    assert (triage.category, triage.matched) == ("violence", ("il va me tuer",))
 
 
 def test_a_calm_message_is_not_urgent_and_has_no_reason(lexicon: Lexicon) -> None:
@@ -138,7 +139,8 @@ def test_a_calm_message_is_not_urgent_and_has_no_reason(lexicon: Lexicon) -> Non
 
 def test_a_confident_urgent_intent_alone_fires_and_says_so(lexicon: Lexicon) -> None:
     triage = assess("je sais plus quoi faire aidez moi", lexicon, "urgent", 0.93)
-    assert triage == Triage("urgent", "intent urgent (0.93)", None, ())
+    assert triage == Triage("urgent", "aucun mot de la liste, mais le modèle de langue y voit une urgence (93 %) : "
+                                      "lire le message", None, ())
 
 
 def test_a_doubtful_urgent_intent_alone_does_not_fire(lexicon: Lexicon) -> None:
@@ -161,20 +163,20 @@ def test_an_urgent_intent_about_a_film_or_the_past_does_not_fire(lexicon: Lexico
 
 def test_a_crisis_phrase_fires_even_beside_a_calm_context(lexicon: Lexicon) -> None:
     triage = assess("comme dans le film, je vais me pendre", lexicon, "urgent", 1.0)
-    assert triage.category == "suicide" and "intent urgent" in triage.reason
+    assert triage.category == "means" and "le modèle de langue le pense aussi (sûr)" in triage.reason
 
 
 def test_words_and_intent_together_give_both_reasons(lexicon: Lexicon) -> None:
     triage = assess("il me frappe", lexicon, "urgent", 0.97)
-    assert triage.reason == "mots: 'me frappe' (violences); intent urgent (0.97)"
+    assert triage.reason == "violence en cours « me frappe » ; le modèle de langue le pense aussi (97 %)"
 
 
 # --- loading the lexicon ------------------------------------------------------------------
 
 def test_the_lexicon_has_every_category_in_every_language(lexicon: Lexicon) -> None:
     names = {c.name for c in lexicon.categories}
-    assert {"suicide", "self_harm", "violence", "child_in_danger", "homeless_tonight", "hunger",
-            "medical"} <= names
+    assert {"suicide", "farewell", "means_medicine", "means", "self_harm", "violence", "child_in_danger",
+            "homeless_tonight", "hunger", "medical", "danger"} <= names
     for category in lexicon.categories:
         assert set(category.label) == {"fr", "nl", "en"}
         assert all(category.phrases.get(lang) for lang in ("fr", "nl", "en")), category.name
