@@ -11,6 +11,7 @@ Messages are matched the way people text: no accents, SMS spellings ("jveux", "j
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from rapidfuzz.process import extract
 
 from bot.flows import FlowError
 from bot.lang import LANGUAGES
-from bot.text import NUMBER_WORDS, normalize
+from bot.text import NUMBER_WORDS, clean, normalize
 
 # Measured on tests/data/crisis_heldout.yml and fresh probes with the trained model (see
 # tests/test_triage.py): DIET's confidences are nearly always 1.0 or below 0.6, and false
@@ -43,7 +44,9 @@ _CORRECTIONS_CACHE = 50_000
 _SILENT_ENDINGS = ("t", "s", "d", "x", "e", "es", "ts", "ds")
 _MIN_SILENT_WORD = 3
 _MIN_SHORT_TYPO = 4
+_MIN_CONTEXT_WORD = 8  # an exact word this long vouches for a typo in a short one
 
+_NON_WORD = re.compile(r"[^\w\s]+")  # as bot.text.normalize splits words
 _PLACEHOLDER = re.compile(r"<(n|\d{1,2}\+)>|(\.\.\.|…)")
 _LONG_REPEATS = re.compile(r"([a-z])\1{2,}")
 _DOUBLES = re.compile(r"([a-z])\1")
@@ -104,7 +107,7 @@ SMS_SPELLINGS = {
     "urgen": "urgent", "ugent": "urgent", "urgant": "urgent", "urjent": "urgent", "urgnt": "urgent",
     "jsp": "je sais pas", "jsais": "je sais", "iem": "iemand",
     "2nite": "tonight", "2night": "tonight", "tonite": "tonight", "rn": "right now", "r": "are",
-    "thx": "thanks", "b4": "before", "dnt": "do not",
+    "thx": "thanks", "b4": "before", "dnt": "do not", "j": "je",
 }
 # "jveux", "jpense", "jme": a glued "je" before a consonant is never a French word.
 _GLUED_JE = re.compile(r"^j([bcdfghklmnpqrstvwxz][a-z]+)$")
@@ -118,7 +121,7 @@ EVERYDAY_WORDS = frozenset("""
     banden opvangen blending geweten gegeven gezeten gebeten gemeten polite positie respite
     renter revele planer plaster ambulante coterie outsize overdone overdoes conjugate
     maintenait menages breaching voilure sprongen sprinten vermoeden verbonden verzonden
-    verdienen streven sterken sejours touchers violente violentes enfere noting pinched
+    verdienen streven sterken sejours touchers violente violentes enfere noting pinched violent
 """.split())
 
 # Words that do not change what a message says: a figure of speech plus only these
@@ -235,8 +238,9 @@ def assess(text: str, lexicon: Lexicon, intent: str | None = None, confidence: f
     Weak phrases and combinations need the absence of a calm context (the past, a film, a
     joke marked lol or mdr, papers); so does the NLU's `urgent` when no phrase supports it.
     """
-    original = normalize(text).split()
-    words = _canonical_words(" ".join(original), lexicon)
+    typed = normalize(text).split()
+    words = _canonical_words(" ".join(typed), lexicon)
+    original = _as_typed(text, typed)
     canonical = " ".join(w.text for w in words)
     kept, starts = _without_figures(canonical, lexicon)
     calm = _calm(canonical, lexicon)
@@ -250,9 +254,10 @@ def assess(text: str, lexicon: Lexicon, intent: str | None = None, confidence: f
         hits += [hit for hit in _together_hits(kept, starts, words, original, lexicon)
                  if not all(part in said for part in hit.words)]  # nothing new: "petit" + "tout seul"
         if not hits and kept:
-            hits = _cry_hits(canonical, words, original, lexicon)
+            hits = _cry_hits(canonical, words, original, lexicon, _shouted(text))
+    figure = "|" in kept  # a figure of speech was set aside: the NLU alone may have read it literally
     nlu_urgent = (intent == URGENT_INTENT and confidence >= URGENT_MIN_CONFIDENCE
-                  and not _only_figures(kept) and (bool(hits) or not calm))
+                  and not _only_figures(kept) and (bool(hits) or not (calm or figure)))
     if not hits and not nlu_urgent:
         return Triage(None, "")
     category = hits[0].category if hits else None  # the longest match is the most specific
@@ -317,8 +322,15 @@ def _spans(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterator[l
         yield list(range(bisect_left(starts, match.start()), bisect_left(starts, match.end())))
 
 
-def _cry_hits(canonical: str, words: list[_Word], original: list[str], lexicon: Lexicon) -> list[_Found]:
-    """A message that is nothing but a cry for help ("URGENT AIDEZ MOI", "help mij nu", "SOS")."""
+def _shouted(text: str) -> bool:
+    """Two words or more, all in capitals: "HELP ME" is shouted, "HELP" may be the help menu."""
+    letters = [c for c in text if c.isalpha()]
+    return len(text.split()) >= 2 and bool(letters) and all(c.isupper() for c in letters)
+
+
+def _cry_hits(canonical: str, words: list[_Word], original: list[str], lexicon: Lexicon,
+              shouted: bool = False) -> list[_Found]:
+    """A message that is nothing but a cry for help ("URGENT AIDEZ MOI", "help mij nu", "SOS", "HELP ME")."""
     cries = lexicon.cries
     if cries is None or not canonical:
         return []
@@ -326,7 +338,7 @@ def _cry_hits(canonical: str, words: list[_Word], original: list[str], lexicon: 
     for token in canonical.split(" ")[:-1]:
         starts.append(starts[-1] + len(token) + 1)
     covered: set[int] = set()
-    weight = 0
+    weight = int(shouted)
     for pattern, points in cries.groups:
         for span in _spans(pattern, canonical, starts):
             if span and not covered.intersection(span):
@@ -372,12 +384,12 @@ def _canonical(word: str, lexicon: Lexicon | None) -> tuple[tuple[str, int], ...
 def _trusted(words: list[_Word]) -> bool:
     """A typo counts beside an exact word, or alone in a long word ("unconcious").
 
-    A typo in a short word ("bolod") counts only beside two exact words ("lots of bolod"):
-    "il me vole" must not become "il me viole".
+    A typo in a short word ("bolod") counts only beside two exact words ("lots of bolod") or a
+    long one ("cise depilepsie"): "il me vole" must not become "il me viole".
     """
     exact = sum(not w.fixed for w in words)
     if any(w.fixed == 2 for w in words):
-        return exact >= 2
+        return exact >= 2 or any(not w.fixed and len(w.text) >= _MIN_CONTEXT_WORD for w in words)
     return exact >= 1 or any(len(w.text) >= _MIN_TYPO_ALONE for w in words)
 
 
@@ -406,7 +418,8 @@ def _unglued(word: str, lexicon: Lexicon) -> list[str]:
     if (word in SMS_SPELLINGS or word[0] not in _GLUED or len(rest) < 3 or word[0] + rest in lexicon.known_words
             or (word[0] not in "jn" and rest[0] not in "aeiouyh")):
         return _unsms(word)
-    if any(rest[:len(rest) - cut] in lexicon.crisis_words for cut in range(min(4, len(rest) - 2))):
+    if (any(rest[:len(rest) - cut] in lexicon.crisis_words for cut in range(min(4, len(rest) - 2)))
+            or (word[0] not in "jn" and rest in lexicon.known_words)):  # "lattestation": a calm word too
         return [_GLUED[word[0]], rest] if _GLUED[word[0]] else [rest]
     return _unsms(word)
 
@@ -419,9 +432,11 @@ def _corrected(word: str, lexicon: Lexicon) -> tuple[str, int]:
         completed = next((word + end for end in _SILENT_ENDINGS if word + end in lexicon.crisis_words), None)
         if completed:
             return completed, 1
+    short = lexicon.short_typos.get(word)
+    if short:
+        return short, 2
     if len(word) < _MIN_TYPO_WORD - 1:
-        short = lexicon.short_typos.get(word)
-        return (short, 2) if short else (word, 0)
+        return word, 0
     targets = lexicon.typo_targets.get(word[0], ())
     found = extract(word, targets, scorer=OSA.distance, score_cutoff=1, limit=None) if targets else []
     allowed = [target for target, _, _ in found if not _same_word_other_ending(word, target)]
@@ -442,6 +457,13 @@ def _without_figures(text: str, lexicon: Lexicon) -> tuple[str, list[int]]:
         starts.append(position)
         position += len(token) + 1
     return text, starts
+
+
+def _as_typed(text: str, normalized: list[str]) -> list[str]:
+    """The person's words with their accents and capitals, word for word with the normalised ones."""
+    kept = unicodedata.normalize("NFC", clean(text)).replace("'", "\u02bc").replace("’", "\u02bc")  # a letter: one word
+    shown = [w.replace("\u02bc", "'") for w in _NON_WORD.sub(" ", kept).split()]
+    return shown if len(shown) == len(normalized) else normalized
 
 
 def _source(inside: list[int], words: list[_Word], original: list[str]) -> str:
@@ -785,8 +807,8 @@ def _short_typos(crisis_words: set[str], known: set[str]) -> dict[str, str]:
         extra = {word[:i] + vowel + word[i:] for i in range(1, len(word) + 1) for vowel in "aeiou"}
         for variant in (swaps | drops | extra) - {word}:
             variants.setdefault(variant, set()).add(word)
-    return {v: next(iter(t)) for v, t in variants.items()
-            if len(t) == 1 and len(v) >= _MIN_SHORT_TYPO and v not in known and v not in crisis_words}
+    return {v: min(t) for v, t in variants.items()
+            if len(v) >= _MIN_SHORT_TYPO and v not in known and v not in crisis_words}
 
 
 def _texts(by_lang: dict[str, _Seq]) -> dict[str, tuple[str, ...]]:
