@@ -286,6 +286,8 @@ CLASS_CRISES = {
         "il faudrait que je disparaisse", "ik zou beter dood zijn", "het leven heeft voor mij geen zin meer",
         "i keep thinking everyone would be happier if i was gone", "there is no reason for me to stay alive",
         "i should just die", "i want to finish my life, i have no more strength",
+        "personne ne viendra a mon enterrement de toute facon", "nobody would even notice if i disappeared",
+        "ik kan dit niet meer, ik wil dat het ophoudt voor altijd",
     ],
     "farewell": [
         "vous aurez plus de nouvelles de moi apres ce soir", "c'est mon dernier sms, merci pour tout",
@@ -300,6 +302,7 @@ CLASS_CRISES = {
         "jai caché des medocs depuis des semaines, ce soir je les prends tous", "j'ai avalé 2 plaquettes de lexomil",
         "ik heb 40 slaappillen en een fles wodka gedronken", "took 30 pills with wine",
         "tonight i am going to swallow all of my mums tablets",
+        "j'ai vidé la boite de xanax dans ma main", "ik heb een fles whisky en al mijn slaappillen",
     ],
     "means": [
         "jsuis au bord du pont", "jai acheté une corde hier", "je suis sur le balcon du 8e et je regarde en bas",
@@ -309,35 +312,40 @@ CLASS_CRISES = {
     "self_harm": [
         "je me suis coupé les poignets", "ma soeur se scarifie les bras tous les soirs",
         "je me suis griffée jusqu au sang", "g une lame de rasoir et je saigne",
-        "ik heb mezelf weer gesneden", "cut myself again tonight", "i have been burning my arms with cigarettes",
+        "ik heb mezelf weer gesneden", "mon ado se tape la tete contre les murs et se griffe le visage",
+        "ik heb mijn polsen opengesneden", "cut myself again tonight", "i have been burning my arms with cigarettes",
     ],
     "violence": [
         "il tape contre la porte et il dit quil va me tuer", "mon copain me frappe la je suis enceinte",
         "il m'enferme dans la chambre depuis hier", "mon mari m'etrangle, aidez moi",
         "on m'a forcée a avoir des relations ce soir", "hij slaat me en ik ben zwanger",
         "mijn man heeft me net geslagen", "someone is banging on my door screaming he will kill me",
-        "he smashed my head against the wall", "my little brother is being beaten by my dad",
+        "he smashed my head against the wall", "il a pris mon telephone et fermé la porte a clé, je suis coincée",
+        "je crois que mon voisin est en train de tuer sa femme", "i can hear my neighbour beating his wife", "my little brother is being beaten by my dad",
     ],
     "child_in_danger": [
         "le voisin bat son petit garcon, ca crie", "ya un bebe tout seul sur le parking depuis 1h",
         "ma fille de 3 ans est tombée du 2e etage", "mon fils de 4 ans a avalé des piles",
         "mijn buurman slaat zijn kind", "er is een kindje helemaal alleen in het park",
-        "my neighbour is beating his little girl", "a toddler alone in the car park",
+        "my neighbour is beating his little girl", "ma petite soeur me dit que l'oncle la touche",
+        "le bebe de la voisine pleure depuis 5 heures et personne ouvre",
+        "de baby van de buren huilt al uren en niemand doet open", "a toddler alone in the car park",
     ],
     "medical": [
         "mon pere est tombé et il bouge plus", "elle respire plus", "il saigne de partout apres l'accident",
         "mon pere a une douleur dans le bras gauche et il transpire", "mijn moeder is gevallen en reageert niet",
-        "ik krijg geen adem meer", "my dad fell and is not responding", "my friend is having a fit",
+        "ik krijg geen adem meer", "mijn oma is van de trap gevallen en bloedt aan haar hoofd", "my dad fell and is not responding", "my friend is having a fit",
     ],
     "homeless_tonight": [
         "on est dehors avec les petits ce soir, il gèle", "on dort ou ce soir avec mon fils",
         "le foyer est complet on va dormir ou avec les enfants", "jai 3 enfants et on a nul part pour la nuit",
         "we slapen vannacht buiten met de kinderen", "sleeping outside tonight with my kids",
-        "me and my 2 kids have nowhere to sleep tonight",
+        "me and my 2 kids have nowhere to sleep tonight", "on dort dans la cage d'escalier avec mon bebe",
+        "we slapen in een portiek met de kinderen", "me and my kids are sleeping in the bus station",
     ],
     "help_now": [
         "AIDEZ MOI SVP", "urgent svp aidez moi", "HELP MIJ SNEL", "HELP ME NOW PLEASE", "SOS SOS", "HELP ME",
-        "URGENCE !!! VENEZ", "a laide a laide", "NOOD HELP",
+        "URGENCE !!! VENEZ", "a laide a laide", "NOOD HELP", "NOOD",
     ],
 }
 CLASS_CALM = {
@@ -351,7 +359,8 @@ CLASS_CALM = {
                      "where is your office, im on station street"],
     "medicine_papers": ["il me faut une attestation pour mes somniferes pour la mutuelle",
                         "est ce que le cpas rembourse le xanax ?", "mon medecin ma prescrit du xanax, la mutuelle rembourse ?",
-                        "are sleeping pills reimbursed", "do you reimburse antidepressants"],
+                        "are sleeping pills reimbursed", "do you reimburse antidepressants",
+                        "le médecin m'a donné 30 comprimés de paracetamol, c'est remboursé ?"],
     "past_bereavement": ["mon pere est decede en mars, comment faire pour la succession",
                          "ma grand mere est morte il y a 2 ans", "il y a 3 ans jetais sans abri, maintenant jai un appart",
                          "mijn man is vorig jaar overleden, krijg ik een weduwepensioen",
@@ -360,7 +369,8 @@ CLASS_CALM = {
                          "i was in a violent relationship years ago, now i need housing help"],
     "film_news": ["jai vu aux infos un homme qui sest jeté du pont", "dans la serie il se pend a la fin",
                   "j'ai regardé un documentaire sur les violences conjugales", "ik heb op tv een film gezien over zelfmoord",
-                  "we watched a film about suicide in class"],
+                  "we watched a film about suicide in class",
+                  "t'as vu ce reportage sur les enfants maltraités ?"],
     "eviction_later": ["on doit quitter lappartement dans 2 mois", "le proprio nous expulse en juin",
                        "on doit partir de l'appartement fin septembre", "we moeten verhuizen binnen 2 maanden",
                        "we have to move out next month"],
@@ -503,7 +513,8 @@ def _strings(node: Any) -> list[str]:
 def test_no_sentence_of_the_independent_sets_is_in_the_training_data_or_the_lexicon(lexicon: Lexicon) -> None:
     independent = {normalize(s) for path in (ROOT / "nlu" / "eval").glob("*.yml")
                    for s in _strings(yaml.safe_load(path.read_text(encoding="utf-8")))}
-    mine = [ROOT / "nlu" / "data" / name for name in ("urgent.yml", "hard_negatives.yml")]
+    mine = [ROOT / "nlu" / "data" / name for name in ("urgent.yml", "hard_negatives.yml")
+            if (ROOT / "nlu" / "data" / name).exists()]
     examples = {normalize(line.strip()[2:]) for path in mine for block in yaml.safe_load(path.read_text())["nlu"]
                 if "examples" in block for line in block["examples"].splitlines() if line.strip().startswith("- ")}
     phrases = {normalize(p) for c in lexicon.categories for by_lang in (c.phrases, c.weak)
