@@ -287,7 +287,8 @@ CLASS_CRISES = {
         "i keep thinking everyone would be happier if i was gone", "there is no reason for me to stay alive",
         "i should just die", "i want to finish my life, i have no more strength",
         "personne ne viendra a mon enterrement de toute facon", "nobody would even notice if i disappeared",
-        "ik kan dit niet meer, ik wil dat het ophoudt voor altijd",
+        "ik kan dit niet meer, ik wil dat het ophoudt voor altijd", "ik ga er vannacht een eind aan maken",
+        "j'en ai marre de tout, je veux que ce soit fini ce soir",
     ],
     "farewell": [
         "vous aurez plus de nouvelles de moi apres ce soir", "c'est mon dernier sms, merci pour tout",
@@ -295,7 +296,8 @@ CLASS_CRISES = {
         "jai tout donné a mon frere, mes habits mon velo, jen ai plus besoin",
         "jullie horen nooit meer iets van mij", "ik heb al mijn spullen weggegeven, ik heb ze niet meer nodig",
         "you will never hear from me again after tonight", "gave my things away today, dont need them anymore",
-        "ive written letters to everyone", "im done, goodbye",
+        "ive written letters to everyone", "im done, goodbye", "je tiens plus, demain vous me trouverez plus",
+        "j'ai laissé les clés chez la voisine et un mot pour les enfants, pardon",
     ],
     "means_medicine": [
         "jai 30 comprimés de tramadol sur la table", "jai bu du whisky et pris des somniferes",
@@ -307,13 +309,13 @@ CLASS_CRISES = {
     "means": [
         "jsuis au bord du pont", "jai acheté une corde hier", "je suis sur le balcon du 8e et je regarde en bas",
         "j'ai le flingue de mon mari dans la main", "ik heb een touw gekocht", "ik heb een strop gemaakt",
-        "i bought a rope", "im going to throw myself under a bus",
+        "i bought a rope", "im going to throw myself under a bus", "je suis au 10e etage la fenetre est ouverte",
     ],
     "self_harm": [
         "je me suis coupé les poignets", "ma soeur se scarifie les bras tous les soirs",
         "je me suis griffée jusqu au sang", "g une lame de rasoir et je saigne",
         "ik heb mezelf weer gesneden", "mon ado se tape la tete contre les murs et se griffe le visage",
-        "ik heb mijn polsen opengesneden", "cut myself again tonight", "i have been burning my arms with cigarettes",
+        "ik heb mijn polsen opengesneden", "je me coupe depuis 1h et ca s'arrete pas de saigner", "cut myself again tonight", "i have been burning my arms with cigarettes",
     ],
     "violence": [
         "il tape contre la porte et il dit quil va me tuer", "mon copain me frappe la je suis enceinte",
@@ -321,7 +323,7 @@ CLASS_CRISES = {
         "on m'a forcée a avoir des relations ce soir", "hij slaat me en ik ben zwanger",
         "mijn man heeft me net geslagen", "someone is banging on my door screaming he will kill me",
         "he smashed my head against the wall", "il a pris mon telephone et fermé la porte a clé, je suis coincée",
-        "je crois que mon voisin est en train de tuer sa femme", "i can hear my neighbour beating his wife", "my little brother is being beaten by my dad",
+        "je crois que mon voisin est en train de tuer sa femme", "i can hear my neighbour beating his wife", "my boyfriend is strangling me help", "my little brother is being beaten by my dad",
     ],
     "child_in_danger": [
         "le voisin bat son petit garcon, ca crie", "ya un bebe tout seul sur le parking depuis 1h",
@@ -329,12 +331,14 @@ CLASS_CRISES = {
         "mijn buurman slaat zijn kind", "er is een kindje helemaal alleen in het park",
         "my neighbour is beating his little girl", "ma petite soeur me dit que l'oncle la touche",
         "le bebe de la voisine pleure depuis 5 heures et personne ouvre",
-        "de baby van de buren huilt al uren en niemand doet open", "a toddler alone in the car park",
+        "de baby van de buren huilt al uren en niemand doet open", "mijn dochtertje heeft wasmiddel gedronken",
+        "theres a little boy wandering alone by the motorway", "mon bebe a 40 de fievre et il tremble de partout", "a toddler alone in the car park",
     ],
     "medical": [
         "mon pere est tombé et il bouge plus", "elle respire plus", "il saigne de partout apres l'accident",
         "mon pere a une douleur dans le bras gauche et il transpire", "mijn moeder is gevallen en reageert niet",
-        "ik krijg geen adem meer", "mijn oma is van de trap gevallen en bloedt aan haar hoofd", "my dad fell and is not responding", "my friend is having a fit",
+        "ik krijg geen adem meer", "mijn oma is van de trap gevallen en bloedt aan haar hoofd",
+        "mon mari s'est renversé de l'huile bouillante sur le bras", "my dad fell and is not responding", "my friend is having a fit",
     ],
     "homeless_tonight": [
         "on est dehors avec les petits ce soir, il gèle", "on dort ou ce soir avec mon fils",
