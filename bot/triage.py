@@ -259,7 +259,7 @@ def assess(text: str, lexicon: Lexicon, intent: str | None = None, confidence: f
     nlu_urgent = (intent == URGENT_INTENT and confidence >= URGENT_MIN_CONFIDENCE
                   and not _only_figures(kept) and (bool(hits) or not (calm or figure)))
     if not hits and not nlu_urgent:
-        return Triage(None, "")
+        return Triage(None, _doubt(intent, confidence, calm, figure))
     category = hits[0].category if hits else None  # the longest match is the most specific
     matched = tuple(dict.fromkeys(" + ".join(hit.words) for hit in hits))
     return Triage("urgent", _reason(hits, confidence if nlu_urgent else None), category, matched)
@@ -290,7 +290,7 @@ def _reason(hits: list[_Found], confidence: float | None) -> str:
     found = [f"{label} " + ", ".join(said) for label, said in quotes.items()]
     nlu = []
     if confidence is not None:
-        percent = f"{min(99, round(confidence * 100))} %" if confidence < 1 else "sûr"
+        percent = _percent(confidence)
         nlu = [f"le modèle de langue le pense aussi ({percent})" if hits else
                f"aucun mot de la liste, mais le modèle de langue y voit une urgence ({percent}) : lire le message"]
     for count in range(len(found), 0, -1):  # too long for cases.reason: the first (longest) hits stay
@@ -298,6 +298,22 @@ def _reason(hits: list[_Found], confidence: float | None) -> str:
         if len(reason) <= _MAX_REASON:
             return reason
     return " ; ".join(found + nlu)[:_MAX_REASON]
+
+
+def _doubt(intent: str | None, confidence: float, calm: bool, figure: bool) -> str:
+    """When the NLU said urgent and the triage does not: why, for the person who checks."""
+    if intent != URGENT_INTENT:
+        return ""
+    said = f"à vérifier : le modèle de langue y voit une urgence ({_percent(confidence)})"
+    if confidence < URGENT_MIN_CONFIDENCE:
+        return f"{said}, mais il n'en est pas sûr"
+    if figure:
+        return f"{said}, mais c'est une façon de parler (« ce formulaire me tue »)"
+    return f"{said}, mais le message parle du passé, d'un film, de papiers, d'une date à venir ou d'une blague"
+
+
+def _percent(confidence: float) -> str:
+    return f"{round(confidence * 100)} %"
 
 
 def _short(words: str) -> str:

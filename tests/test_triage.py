@@ -157,6 +157,27 @@ def test_an_urgent_intent_on_a_mere_figure_of_speech_does_not_fire(lexicon: Lexi
     assert assess("ce formulaire me tue mdr", lexicon, "urgent", 0.99).priority is None
 
 
+def test_when_the_nlu_alone_says_urgent_and_the_triage_does_not_the_reason_says_why(lexicon: Lexicon) -> None:
+    past = assess("il y a 3 ans on dormait dehors", lexicon, "urgent", 1.0)
+    assert (past.priority, past.reason) == (None, "à vérifier : le modèle de langue y voit une urgence (100 %), mais "
+                                                  "le message parle du passé, d'un film, de papiers, d'une date à "
+                                                  "venir ou d'une blague")
+    assert "façon de parler" in assess("ce prof me tue avec ses devoirs", lexicon, "urgent", 0.9).reason
+    assert "pas sûr" in assess("je sais pas", lexicon, "urgent", 0.4).reason
+    assert assess("il y a 3 ans on dormait dehors", lexicon, "greet", 1.0).reason == ""
+
+
+def test_a_case_the_nlu_alone_would_flag_goes_to_a_person_with_that_reason() -> None:
+    from bot import pipeline
+    from bot.engine import Interpretation
+    from bot.flows import load_flows
+
+    flows = load_flows(ROOT / "flows")
+    meaning = pipeline._triage("il y a 3 ans on dormait dehors", Interpretation("urgent", 1.0, "nlu"), flows)
+    assert meaning.goto == flows.human and meaning.goto != "urgent"
+    assert meaning.reason and meaning.reason.startswith("à vérifier : le modèle de langue y voit une urgence")
+
+
 def test_an_urgent_intent_about_a_film_or_the_past_does_not_fire(lexicon: Lexicon) -> None:
     assert assess("on a vu un film sur un meurtre", lexicon, "urgent", 1.0).priority is None
     assert assess("il y a 3 ans on dormait dehors", lexicon, "urgent", 1.0).priority is None
@@ -164,7 +185,7 @@ def test_an_urgent_intent_about_a_film_or_the_past_does_not_fire(lexicon: Lexico
 
 def test_a_crisis_phrase_fires_even_beside_a_calm_context(lexicon: Lexicon) -> None:
     triage = assess("comme dans le film, je vais me pendre", lexicon, "urgent", 1.0)
-    assert triage.category == "means" and "le modèle de langue le pense aussi (sûr)" in triage.reason
+    assert triage.category == "means" and "le modèle de langue le pense aussi (100 %)" in triage.reason
 
 
 def test_words_and_intent_together_give_both_reasons(lexicon: Lexicon) -> None:
