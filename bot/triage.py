@@ -781,7 +781,7 @@ def _compile(categories: list[tuple[Any, ...]], not_crisis: dict[str, _Seq], cal
     cry_words = {w for items in (cries[1].values() if cries else ()) for p in items for w in _phrase_words(p)}
     figure_words = {w for p in figures + contexts + joking[1] for w in _phrase_words(p) if not w.startswith("<")}
     targets: dict[str, list[str]] = {}
-    for word in sorted(crisis_words):
+    for word in sorted(crisis_words | figure_words):  # "documentiare" is a documentary: calm
         if len(word) >= _MIN_TYPO_WORD and word.isalpha():
             targets.setdefault(word[0], []).append(word)
     everyday = {*EVERYDAY_WORDS, *ALL_NUMBER_WORDS, *" ".join(SMS_SPELLINGS.values()).split()}
