@@ -15,7 +15,6 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -601,9 +600,8 @@ def load_lexicon(path: Path) -> Lexicon:
     return _parsed(Path(path).read_text(encoding="utf-8"), Path(path).name)
 
 
-@lru_cache(maxsize=8)
 def _parsed(text: str, name: str) -> Lexicon:
-    """The lexicon of a file's text: compiling takes most of a second, and reloads read the same text."""
+    """The lexicon of a file's text (bot.flows.load_lexicon keeps it, keyed on the content)."""
     doc = _read(text, name)
     stray = [key for key in doc if key not in SECTIONS]
     if stray:
