@@ -250,7 +250,7 @@ def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
     if meaning.intent == "urgent" and meaning.goto is None:
         # the NLU or the keywords say urgent but the triage does not confirm it: a person looks
         return replace(meaning, goto=flows.human,
-                       reason=f"to check: {meaning.source} urgent ({meaning.confidence:.2f})")
+                       reason=verdict.reason or f"to check: {meaning.source} urgent ({meaning.confidence:.2f})")
     return meaning
 
 

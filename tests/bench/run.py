@@ -49,7 +49,7 @@ MENU_CYCLE = ["menu", "1", "menu", "2", "menu", "3", "retour", "aide"]  # digits
 
 TARGETS = {
     "overhead_p50_ms": 5.0, "overhead_p99_ms": 15.0, "menu_p99_ms": 15.0,
-    "escalation_p99_s": 1.0, "web_worker_rss_mb": 150.0,
+    "escalation_p99_s": 1.0, "web_worker_rss_mb": 150.0, "triage_p50_ms": 2.0,
 }
 
 
@@ -484,6 +484,10 @@ def run(quick: bool, with_peer: bool = True) -> dict[str, Any]:
                               "cores": os.cpu_count(), "load_before": loadavg(), "messages": {
                                   "free_text_pool": len(texts), "crisis_pool": len(crisis)}}
 
+    from tests.bench import triage as triage_bench  # late: it imports this module
+
+    log("0. triage: crisis triage.assess in process, a few hundred varied messages")
+    result["triage"] = triage_bench.measure(200 if quick else 600)
     peer_model = peer.ensure_trained(log) if with_peer else None
     flows, sms_note = flows_dir(started)
     sms_applies = not sms_note.startswith("not applicable")
@@ -581,6 +585,8 @@ def verdicts(res: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                             _r(peer_["p99_ms"] / 2) if res["peer"] else None),
         "escalation to inbox p99 < 1 s": v(_r(esc["inbox"]["p99_ms"]), 1000.0, lambda a, b: a < b),
     }
+    if res.get("triage"):
+        out["triage p50 <= 2 ms"] = v(res["triage"]["p50_ms"], TARGETS["triage_p50_ms"])
     sms = esc["oncall_sms"]
     out["escalation to on-call SMS p99 < 1 s"] = (
         v(_r(sms["p99_ms"]), 1000.0, lambda a, b: a < b) if sms else {"value": None, "limit": 1000.0, "met": None,
@@ -629,6 +635,11 @@ def table(res: dict[str, Any]) -> str:
         add("6. peer", "", "", "skipped (--skip-peer)")
     for name, mb in res["memory_mb"].items():
         add(f"7. RSS {name}", "", "", f"{mb} MB")
+    tr = res.get("triage")
+    if tr:
+        add("8. crisis triage.assess in process", tr["p50_ms"], tr["p99_ms"],
+            f"n={tr['n']}, word cache emptied each time: p50 {tr['cold_p50_ms']} p99 {tr['cold_p99_ms']}; "
+            f"lexicon load {tr['load_ms']} ms")
     widths = [max(len(r[i]) for r in rows + [("what", "p50 ms", "p99 ms", "")]) for i in range(3)]
     lines = [f"Relais bench ({res['mode']}, {res.get('database', 'sqlite')}) {res['date']}  cores={res['cores']}  "
              f"load before={res['load_before']} after={res['load_after']}  wall={res['wall_seconds']} s",
