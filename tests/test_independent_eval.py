@@ -55,11 +55,11 @@ def test_the_sets_are_big_enough_and_never_in_the_training_data() -> None:
 
 
 def test_the_noise_keeps_each_message_recognisable() -> None:
-    items = independent.intent_items()[:50]
+    items = independent.intent_items()
     noisy = independent.with_noise(items)
     assert noisy == independent.with_noise(items)  # the same noise on every run
     changed = [n for i, n in zip(items, noisy, strict=True) if n.text != i.text]
-    assert len(changed) >= 40
+    assert len(changed) >= 0.75 * len(items)  # a one-word "salut" may come out the same
     assert all(not any(c in n.text for c in "éèàçêô") for n in noisy)
 
 
