@@ -535,6 +535,12 @@ def by_names(meaning: Interpretation, text: str, flows: Flows) -> Interpretation
     evidence = _list_evidence(text, flows)
     named = {intent: e for intent, e in evidence.items() if e[1] > 0}
     if not named:
+        # nothing named: a reading that does not hold gives way to a list's own words ("aide
+        # administrative": the list of procedures)
+        said = [intent for intent, e in evidence.items() if e[0]]
+        if len(said) == 1 and meaning.intent not in evidence and not meaning.alternatives \
+                and not _stands(meaning.intent, text, flows):
+            return replace(meaning, intent=said[0])
         return meaning
     if meaning.alternatives:
         rivals = {intent: e for intent, e in named.items() if intent in meaning.alternatives}
@@ -557,18 +563,28 @@ def by_names(meaning: Interpretation, text: str, flows: Flows) -> Interpretation
 def _stands(intent: str | None, text: str, flows: Flows) -> bool:
     """True when a reading of the NLU holds against the words of the lists.
 
-    It holds when it is urgent (a crisis always wins), when its step does something (cancel a
-    sign-up: "je ne peux pas venir à l'atelier cv" is no sign-up), or when the message has the
-    intent's own words (`keywords:` of the intent: "parler", "rdv" for talk_to_someone). A
-    greeting, "help" or "not understood" never holds.
+    It holds when it is urgent (a crisis always wins), when the message has the intent's own
+    words (`keywords:` of the intent: "parler", "rdv" for talk_to_someone), or, for a step that
+    does something to a sign-up (cancel), when it speaks of workshops ("je ne peux pas venir à
+    l'atelier cv" is no sign-up). A greeting, "help" or "not understood" never holds.
     """
     route = flows.intents.get(intent or "")
     step = flows.steps.get(route.step) if route else None
     if route is None or step is None or intent in WEAK_INTENTS or route.step == "not_understood":
         return False
-    if intent == "urgent" or step.do or step.open_case == "urgent":
+    if intent == "urgent" or step.open_case == "urgent":
         return True
+    if step.do:  # an action on a sign-up holds when the message speaks of workshops
+        return _has_own_words(text, route) or _about_workshops(text, flows)
     return _has_own_words(text, route)
+
+
+def _about_workshops(text: str, flows: Flows) -> bool:
+    """True when the message names a workshop or has the words of an intent that lists them ("atelier")."""
+    if naming.mentions(text, [naming.Entry(w.key, workshop_words(w)) for w in flows.workshops.values()]):
+        return True
+    return any(_has_own_words(text, route) for route in flows.intents.values()
+               if (step := flows.steps.get(route.step)) is not None and step.pick and step.pick.source == "workshops")
 
 
 def _has_own_words(text: str, route: IntentRoute) -> bool:

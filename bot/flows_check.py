@@ -1017,10 +1017,12 @@ class _Names:
     def _choices(self, step: Step) -> None:
         doc = self.check.docs.get(step.file)
         entries = engine.list_entries(step, self.flows) or []
+        clashes = _clashes(tuple(entries))  # the same choices (written once with &name) are checked once
         for i, choice in enumerate(step.choices):
             for field_name, lang, word in _choice_words(choice):
+                names = clashes.get(word, ())
                 others = [j for j, entry in enumerate(entries) if j != i and entry.key != choice.goto
-                          and entry.key in naming.named(word, entries)]
+                          and entry.key in names]
                 if not others:
                     continue
                 j = others[0]
@@ -1040,8 +1042,9 @@ class _Names:
         lang0 = self.flows.default_language
         for workshop in workshops:
             for lang, word in [(lang, w) for lang, ws in workshop.keywords.items() for w in ws]:
+                names = naming.named(word, entries)
                 others = [w for w in workshops if w.key != workshop.key and w.title[lang0] != workshop.title[lang0]
-                          and w.key in naming.named(word, entries)]
+                          and w.key in names]
                 if not others or not self._first(("workshops", word, frozenset((workshop.key, others[0].key)))):
                     continue
                 line = _line(doc, ["workshops", workshop.key, "keywords", lang]) if doc else workshop.line
@@ -1049,6 +1052,18 @@ class _Names:
                                  f"also names workshop '{others[0].key}' ({others[0].file}:{others[0].line}); a "
                                  "word can name one workshop only (two sessions of the same workshop, with the "
                                  "same title, may share their words): remove it from one of them")
+
+
+@lru_cache(maxsize=64)
+def _clashes(entries: tuple[naming.Entry, ...]) -> dict[str, tuple[str, ...]]:
+    """Each word of a list -> the entries a message of that word alone names (more than one: a clash)."""
+    found = {}
+    for entry in entries:
+        for word in entry.words:
+            names = tuple(naming.named(word, entries))
+            if len(names) > 1:
+                found[word] = names
+    return found
 
 
 def _choice_words(choice: Any) -> Iterator[tuple[str, str, str]]:

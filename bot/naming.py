@@ -4,7 +4,8 @@ An entry has words (its label or title and the `keywords:` admins write, already
 normalised: lower case, no accents, no punctuation). A word names the entry when it
 stands in the message as whole words, in any case and with or without accents; a word of
 five letters or more may have one typo (a letter missing, added, changed or two swapped,
-the first letter right); "carte d identite" and "carte didentite" are the same. Where two
+the first letter right); "carte d identite" and "carte didentite" are the same, and so are
+"latelier" (l'atelier once the apostrophe is gone) and "atelier". Where two
 words overlap in the message ("tax letter" and "letter"), the longer one counts. The
 entries named most (by how many places of the message name them) are the answer: one
 entry, several that tie, or none.
@@ -50,8 +51,11 @@ def named(text: str, entries: Sequence[Entry]) -> list[str]:
 def mentions(text: str, entries: Sequence[Entry]) -> dict[str, int]:
     """How many places of the text name each entry (entries never named are left out)."""
     tokens = normalize(text).split()
+    # the first letters at each place (of the word, and of the word without an elided l', d'...):
+    # a word can only stand where its first letter does, which skips most comparisons
+    firsts = [{token[0], *((bare[0],) if (bare := _unelided(token)) else ())} for token in tokens]
     found = [m for entry in entries for word in dict.fromkeys(entry.words) if word
-             for m in _find(entry.key, word.split(), tokens)]
+             for m in _find(entry.key, word.split(), tokens, firsts)]
     found.sort(key=lambda m: (-(m.end - m.start), not m.exact, m.start))
     taken: set[int] = set()
     claimed: set[tuple[int, int, bool]] = set()  # the places counted, and whether exactly
@@ -69,11 +73,13 @@ def mentions(text: str, entries: Sequence[Entry]) -> dict[str, int]:
     return counts
 
 
-def _find(key: str, words: list[str], tokens: list[str]) -> list[_Match]:
+def _find(key: str, words: list[str], tokens: list[str], firsts: list[set[str]]) -> list[_Match]:
     """Every place of tokens where words stand, word by word or written together."""
     found = []
     size, joined = len(words), "".join(words)
     for start in range(len(tokens)):
+        if joined[0] not in firsts[start]:
+            continue
         window = tokens[start:start + size]
         if len(window) == size and all(_same(w, t) for w, t in zip(words, window, strict=True)):
             found.append(_Match(key, start, start + size, window == words))
@@ -89,7 +95,19 @@ def _find(key: str, words: list[str], tokens: list[str]) -> list[_Match]:
 
 
 def _same(word: str, token: str) -> bool:
-    return word == token or (len(word) >= TYPO_FROM and _typo(word, token))
+    if word == token or (len(word) >= TYPO_FROM and _typo(word, token)):
+        return True
+    bare = _unelided(token)  # "latelier" (l'atelier) is "atelier", "sinscrire" is "inscrire"
+    return bare is not None and word == bare  # exactly: "demain" is no "d'email" with a typo
+
+
+def _unelided(token: str) -> str | None:
+    """A French word without the elided l', d', j', s', n', m', t', c', qu' the apostrophe's loss joined to it."""
+    for head in ("qu", "l", "d", "j", "s", "n", "m", "t", "c"):
+        rest = token[len(head):]
+        if token.startswith(head) and len(rest) >= 4 and rest[0] in "aeiouyh":
+            return rest
+    return None
 
 
 def _typo(word: str, token: str) -> bool:

@@ -14,6 +14,10 @@ messages the person needs:
 - 2: the first reply is a list, and the number of the right line of that list leads there;
 - 0 (failed): anything else.
 
+A message the crisis triage takes as urgent gets the emergency answer, by design (a crisis
+always wins): it is counted as not answered at once, and apart from the failures, so that
+a false alarm shows in the summary without hiding a naming problem.
+
 A message of `none` names nothing: it passes when the first reply is a list (of procedures
 or workshops), never a direct answer.
 
@@ -53,6 +57,7 @@ AT = datetime(2026, 11, 28, 23, 10, tzinfo=ZoneInfo("Europe/Brussels"))  # Satur
 NONE = "none"
 LISTS = ("procedures", "workshops")  # the steps that show a list of procedures or of workshops
 CONFIRM = "workshop_confirm"  # a workshop's details and "reply OUI to sign up"
+URGENT = "urgent"  # the crisis answer
 STEP_OF = {"proc_telecom": "proc_digital"}  # the set's name for a procedure whose step is named otherwise
 _LINE = re.compile(r"^(\d) (.+)$")
 
@@ -161,6 +166,8 @@ def measure(item: Item, chat: Conversations) -> Outcome:
         outcome.messages = 1 if step in LISTS else 0
         return outcome
     want, workshop = target(item.label, flows)
+    if step == URGENT:
+        return outcome
     if step == want and (workshop is None or held == workshop):
         outcome.messages = 1
         return outcome
@@ -197,17 +204,19 @@ def figures(outcomes: list[Outcome]) -> dict[str, Any]:
     named = [o for o in outcomes if o.item.label != NONE]
     nothing = [o for o in outcomes if o.item.label == NONE]
     first = sum(o.messages == 1 for o in named)
+    crisis = [o for o in named if o.steps[0] == URGENT]
     return {
         "named": len(named),
         "first_reply": first,
         "first_reply_share": round(first / len(named), 4) if named else 0.0,
         "second_reply": sum(o.messages == 2 for o in named),
-        "failed": sum(o.messages == 0 for o in named),
-        "worst": max((o.messages or 3 for o in named), default=0),
+        "crisis": len(crisis),
+        "failed": sum(o.messages == 0 for o in named) - len(crisis),
+        "worst": max((o.messages or 3 for o in named if o not in crisis), default=0),
         "none": len(nothing),
         "none_listed": sum(o.messages == 1 for o in nothing),
         "misreads": [{"text": o.item.text, "label": o.item.label, "lang": o.item.lang,
-                      "messages": o.messages or "failed", "steps": o.steps,
+                      "messages": o.messages or ("crisis" if o.steps[0] == URGENT else "failed"), "steps": o.steps,
                       "first_reply": o.replies[0][:200]}
                      for o in outcomes if o.messages != 1],
     }
@@ -216,7 +225,8 @@ def figures(outcomes: list[Outcome]) -> dict[str, Any]:
 def summary(report: dict[str, Any]) -> Iterator[str]:
     """The figures as lines a person reads: the share first, then one line per message not answered at once."""
     yield (f"named: {report['first_reply_share']:.3f} answered in the first reply ({report['first_reply']} of "
-           f"{report['named']}), {report['second_reply']} in two, {report['failed']} failed; "
+           f"{report['named']}), {report['second_reply']} in two, {report['failed']} failed, "
+           f"{report['crisis']} taken as a crisis (the emergency answer wins); "
            f"nothing named: the list shown for {report['none_listed']} of {report['none']}")
     for m in report["misreads"]:
         yield f"  [{m['lang']}] {m['label']}: {m['messages']} ({' -> '.join(s or '?' for s in m['steps'])}): {m['text']}"
