@@ -20,6 +20,9 @@ from tests.conftest import ROOT, RasaServer
 
 MIN_FIRST_REPLY = 0.90
 MAX_MESSAGES = 2
+# Names of procedures that issue 16 itself quotes (and the set too, as messages): the words
+# people use for them, not copies of the set.
+ISSUE_NAMES = {"allocations familiales", "logement social", "titre de sejour", "revenu dintegration"}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +41,8 @@ def test_the_set_names_every_procedure_and_workshop_and_is_not_in_the_flows() ->
     assert len(items) >= 130 and sum(i.label == named.NONE for i in items) >= 10
     words = {w for step in flows.steps.values() for c in step.choices for ws in c.keywords.values() for w in ws}
     words |= {w for workshop in flows.workshops.values() for ws in workshop.keywords.values() for w in ws}
-    copied = {normalize(i.text) for i in items} & words
-    assert {c for c in copied if len(c.split()) > 2} == set()  # a whole message is no keyword
+    copied = {normalize(i.text) for i in items} & words - ISSUE_NAMES
+    assert {c for c in copied if len(c.split()) > 1} == set()  # a whole message is no keyword
 
 
 def test_nine_named_messages_in_ten_are_answered_in_the_first_reply(report: dict[str, Any]) -> None:
