@@ -438,8 +438,8 @@ def _max_priority(a: str | None, b: str | None) -> str | None:
 # the list shows only those. Digits and answers never name anything.
 
 NAMING_SOURCES = ("nlu", "fallback", "keyword", "menu")
-# Intents that say nothing about what is asked: a message read so that names an entry of a
-# list an intent leads to is read as that intent ("ameli", "bonjour, la caf").
+# Intents that say nothing about what is asked: their reading never holds against the words
+# of a list ("bonjour, la caf" is about the family allowance; see `by_names`).
 WEAK_INTENTS = ("greet", "help")
 
 
