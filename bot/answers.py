@@ -6,6 +6,7 @@ Steps in `flows/` use them as placeholders: {hours}, {emergency}, {centre} (and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,13 @@ if TYPE_CHECKING:
     from bot.flows import Choice, Flows, WorkshopDef
 
 
+SeatsLeft = Callable[[str], "int | None"]  # a workshop's key -> its free seats (None: unknown)
+
+
 class Context(dict):  # type: ignore[type-arg]
     """Placeholder values for one reply, computed only when a text uses them."""
+
+    seats_left: SeatsLeft | None = None  # counted in SQL by the caller; None: the seats of the YAML
 
     def __init__(self, flows: Flows, lang: str, now: datetime, message: Incoming,
                  data: dict[str, str] | None = None) -> None:
@@ -67,14 +73,26 @@ def menu_lines(choices: tuple[Choice, ...], ctx: Context, human: bool = True) ->
 
 
 def workshop_field(workshop: WorkshopDef, key: str, ctx: Context) -> str:
-    """{workshop_title}, {workshop_when} ('jeudi 3 décembre à 14h'), {workshop_place}."""
+    """{workshop_title}, {workshop_when} ('jeudi 3 décembre à 14h'), {workshop_place}, {workshop_seats}."""
     if key == "workshop_title":
         return workshop.title[ctx.lang]
     if key == "workshop_place":
         return workshop.place[ctx.lang]
     if key == "workshop_when":
         return workshop_when(workshop, ctx.lang)
+    if key == "workshop_seats":
+        return seats_text(workshop, ctx)
     return ""
+
+
+def seats_text(workshop: WorkshopDef, ctx: Context) -> str:
+    """'Places libres : 4.' or 'Complet ...' (texts workshop_seats_left, workshop_full); '' without them."""
+    left = ctx.seats_left(workshop.key) if ctx.seats_left else None
+    left = workshop.seats if left is None else left
+    key = "workshop_seats_left" if left > 0 else "workshop_full"
+    if key not in ctx.flows.texts:
+        return ""
+    return ctx.flows.text(key, ctx.lang).format(number=left)
 
 
 def workshop_when(workshop: WorkshopDef, lang: str) -> str:

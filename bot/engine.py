@@ -14,14 +14,15 @@ from typing import Protocol
 
 from rapidfuzz import fuzz
 
-from bot import answers, standing
-from bot.flows import Choice, Flows, Step
+from bot import answers, naming, standing
+from bot.flows import Choice, Flows, IntentRoute, Step, WorkshopDef
 from bot.lang import detect
 from bot.text import as_number, clean, normalize
 
 MAX_CHAIN = 6  # steps followed in one turn through `next`
 MAX_REPLY = 1600  # Twilio's limit for one message body
 PICKED = "_picked"  # the data key holding the keys of the list last shown by a `pick` step
+SHOWN = "_shown"  # "step=goto,goto": the only choices of a list shown, when a message named several
 FUZZY_MIN = 85
 
 
@@ -229,7 +230,7 @@ def _to_step(step: str, source: str, flows: Flows) -> Interpretation:
 def _by_number(state: State, number: int, flows: Flows) -> Interpretation:
     if number == 0:
         return _to_step(flows.human, "menu", flows)
-    choices = _menu_choices(state, flows)
+    choices = _numbered_choices(state, flows)
     if 1 <= number <= len(choices):
         return _choose(state, choices[number - 1], flows)
     return _to_step("not_understood", "menu", flows)
@@ -288,7 +289,12 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
                                                  if k not in (CLOSE_CALL, "_asked_about")}
     if meaning.save:
         data[meaning.save[0]] = meaning.save[1]
+    data.pop(SHOWN, None)
+    only: dict[str, list[str]] = {}
+    if _may_name(message, meaning):
+        step_name, only = _named_step(step_name, message.text, data, now, flows, effects)
     ctx = answers.Context(flows, lang, now, message, data)
+    ctx.seats_left = _seats_left(effects, now)
     parts: list[str] = [flows.text(meaning.notice, lang)] if meaning.notice in flows.texts else []
     if meaning.intent != "stop" and meaning.source != "standing" and STOP_HINT in flows.texts \
             and standing.hints_opt_out(message.text):
@@ -298,7 +304,7 @@ def respond(state: State, message: Incoming, meaning: Interpretation, now: datet
     for _ in range(MAX_CHAIN):
         step = flows.steps[step_name]
         if step.pick:
-            shown = _pick_list(step, flows, now, effects)
+            shown = only.pop(step.name, None) or _pick_list(step, flows, now, effects)
             if not shown and step.pick.empty:
                 step_name = step.pick.empty
                 continue
@@ -399,7 +405,8 @@ def _render(step: Step, ctx: answers.Context) -> str:
         if not step.choices:
             body = "\n".join([body, ctx.flows.text("human_choice", ctx.lang)])
     if step.choices:
-        body = "\n".join([body, answers.menu_lines(step.choices, ctx, human=step.name != ctx.flows.human)])
+        choices = _visible_choices(step, ctx.data)
+        body = "\n".join([body, answers.menu_lines(choices, ctx, human=step.name != ctx.flows.human)])
     return body.strip()
 
 
@@ -422,6 +429,190 @@ def _actions(step: Step, meaning: Interpretation, data: Mapping[str, str]) -> li
 def _max_priority(a: str | None, b: str | None) -> str | None:
     order = {None: 0, "normal": 1, "urgent": 2}
     return a if order[a] >= order[b] else b
+
+
+# --- a message that names what it asks about (issue 16) ---------------------------------------
+#
+# When the step a message leads to is a list (a step with choices that only lists, or a
+# `pick` of workshops) and the message names one of its entries by their words (labels,
+# titles, `keywords:`), the bot goes straight to that entry; when it names several equally,
+# the list shows only those. Digits and answers never name anything.
+
+NAMING_SOURCES = ("nlu", "fallback", "keyword", "menu")
+# Intents that say nothing about what is asked: their reading never holds against the words
+# of a list ("bonjour, la caf" is about the family allowance; see `by_names`).
+WEAK_INTENTS = ("greet", "help")
+
+
+def list_entries(step: Step, flows: Flows, now: datetime | None = None,
+                 effects: Effects | None = None) -> list[naming.Entry] | None:
+    """The entries a message can name at a list step (None when the step is not a list).
+
+    Without now, a `pick` of workshops offers every workshop of the flows.
+    """
+    if step.ask or step.open_case or step.do:
+        return None
+    if step.pick:
+        if now is None:
+            keys = list(flows.workshops) if step.pick.source == "workshops" else []
+        else:
+            keys = _pick_list(step, flows, now, effects)
+        return [naming.Entry(key, workshop_words(flows.workshops[key])) for key in keys if key in flows.workshops]
+    if step.choices:
+        return [naming.Entry(choice.goto, choice_words(choice)) for choice in step.choices]
+    return None
+
+
+def choice_words(choice: Choice) -> tuple[str, ...]:
+    """The words that name a choice: its labels and keywords, in every language."""
+    return tuple(dict.fromkeys([normalize(label) for label in choice.label.values()]
+                               + [w for words in choice.keywords.values() for w in words]))
+
+
+def workshop_words(workshop: WorkshopDef) -> tuple[str, ...]:
+    """The words that name a workshop: its titles and keywords, in every language."""
+    return tuple(dict.fromkeys([normalize(title) for title in workshop.title.values()]
+                               + [w for words in workshop.keywords.values() for w in words]))
+
+
+def _may_name(message: Incoming, meaning: Interpretation) -> bool:
+    return meaning.source in NAMING_SOURCES and meaning.goto != "urgent" and as_number(message.text) is None
+
+
+def _named_step(step_name: str, text: str, data: dict[str, str], now: datetime, flows: Flows,
+                effects: Effects | None) -> tuple[str, dict[str, list[str]]]:
+    """The step to say for a message at a list: the entry it names, or the list of the few it names."""
+    step = flows.steps[step_name]
+    entries = list_entries(step, flows, now, effects)
+    if not entries:
+        return step_name, {}
+    keys = list(dict.fromkeys(naming.named(text, entries)))
+    if not keys or (1 < len(keys) == len(entries)):
+        return step_name, {}
+    if len(keys) == 1:
+        if step.pick:
+            data[step.pick.save] = keys[0]
+            return step.pick.goto, {}
+        return keys[0], {}
+    if step.pick:
+        return step_name, {step_name: keys}
+    data[SHOWN] = f"{step_name}={','.join(keys)}"
+    return step_name, {}
+
+
+def _visible_choices(step: Step, data: Mapping[str, str]) -> tuple[Choice, ...]:
+    """The choices of step as the person sees them: only the named ones when a message named several."""
+    name, _, gotos = data.get(SHOWN, "").partition("=")
+    if name != step.name:
+        return step.choices
+    wanted = gotos.split(",")
+    return tuple(c for c in step.choices if c.goto in wanted) or step.choices
+
+
+def _numbered_choices(state: State, flows: Flows) -> tuple[Choice, ...]:
+    step = flows.steps.get(state.step or "")
+    if step and step.choices:
+        return _visible_choices(step, state.data)
+    return flows.steps[flows.start].choices
+
+
+def _seats_left(effects: Effects | None, now: datetime) -> answers.SeatsLeft | None:
+    counter = getattr(effects, "seats_left", None)
+    return (lambda key: counter(key, now)) if counter is not None else None
+
+
+def by_names(meaning: Interpretation, text: str, flows: Flows) -> Interpretation:
+    """A free-text meaning corrected by the words of the lists ("ameli" -> admin_procedure).
+
+    The lists are the steps intents lead to that list entries (procedures, workshops). A
+    message that names entries of one list is read as that list's intent, unless the reading
+    stands (`_stands`: urgent, an action such as cancelling, or the intent's own words are in
+    the message). A message read as one list's intent goes to another list when that list is
+    named better: the other names something and the first nothing ("m'inscrire pour un
+    logement social"), or both do and only the other's own words are there ("atelier logement").
+    """
+    if meaning.source not in ("nlu", "fallback") or meaning.goto is not None:
+        return meaning
+    evidence = _list_evidence(text, flows)
+    named = {intent: e for intent, e in evidence.items() if e[1] > 0}
+    if not named:
+        # nothing named: a reading that does not hold gives way to a list's own words ("aide
+        # administrative": the list of procedures)
+        said = [intent for intent, e in evidence.items() if e[0]]
+        if len(said) == 1 and meaning.intent not in evidence and not meaning.alternatives \
+                and not _stands(meaning.intent, text, flows):
+            return replace(meaning, intent=said[0])
+        return meaning
+    if meaning.alternatives:
+        rivals = {intent: e for intent, e in named.items() if intent in meaning.alternatives}
+        if not rivals and not any(_stands(intent, text, flows) for intent in meaning.alternatives):
+            rivals = named
+    elif meaning.intent in evidence:
+        own = evidence[meaning.intent]
+        rivals = {intent: e for intent, e in named.items() if intent != meaning.intent and (own[1] == 0 or e > own)}
+    elif _stands(meaning.intent, text, flows):
+        return meaning
+    else:
+        rivals = named
+    if not rivals:
+        return meaning
+    top = max(rivals.values())
+    winners = [intent for intent, e in rivals.items() if e == top]
+    return replace(meaning, intent=winners[0], alternatives=()) if len(winners) == 1 else meaning
+
+
+def _stands(intent: str | None, text: str, flows: Flows) -> bool:
+    """True when a reading of the NLU holds against the words of the lists.
+
+    It holds when it is urgent (a crisis always wins), when the message has the intent's own
+    words (`keywords:` of the intent: "parler", "rdv" for talk_to_someone), or, for a step that
+    does something to a sign-up (cancel), when it speaks of workshops ("je ne peux pas venir à
+    l'atelier cv" is no sign-up). A greeting, "help" or "not understood" never holds.
+    """
+    route = flows.intents.get(intent or "")
+    step = flows.steps.get(route.step) if route else None
+    if route is None or step is None or intent in WEAK_INTENTS or route.step == "not_understood":
+        return False
+    if intent == "urgent" or step.open_case == "urgent":
+        return True
+    if step.do:  # an action on a sign-up holds when the message speaks of workshops
+        return _has_own_words(text, route) or _about_workshops(text, flows)
+    return _has_own_words(text, route)
+
+
+def _about_workshops(text: str, flows: Flows) -> bool:
+    """True when the message names a workshop or has the words of an intent that lists them ("atelier")."""
+    if naming.mentions(text, [naming.Entry(w.key, workshop_words(w)) for w in flows.workshops.values()]):
+        return True
+    return any(_has_own_words(text, route) for route in flows.intents.values()
+               if (step := flows.steps.get(route.step)) is not None and step.pick and step.pick.source == "workshops")
+
+
+def _has_own_words(text: str, route: IntentRoute) -> bool:
+    words = tuple(w for ws in route.keywords.values() for w in ws)
+    return bool(words) and bool(naming.mentions(text, [naming.Entry(route.intent, words)]))
+
+
+def _list_evidence(text: str, flows: Flows) -> dict[str, tuple[bool, int]]:
+    """For each intent leading to a list: (the message has the intent's own keywords, places naming an entry).
+
+    The entries of every list compete for the words of the message, so that the longer word
+    counts ("lettre de motivation" names the CV workshop, not the letter).
+    """
+    lists: dict[str, list[naming.Entry]] = {}
+    for intent, route in flows.intents.items():
+        entries = list_entries(flows.steps[route.step], flows) if route.step in flows.steps else None
+        if entries:
+            lists[intent] = entries
+    counts = naming.mentions(text, [naming.Entry(f"{intent}\t{entry.key}", entry.words)
+                                    for intent, entries in lists.items() for entry in entries])
+    found: dict[str, tuple[bool, int]] = {}
+    for intent in lists:
+        route = flows.intents[intent]
+        own = _has_own_words(text, route)
+        places = max((n for key, n in counts.items() if key.split("\t")[0] == intent), default=0)
+        found[intent] = (own, places)
+    return found
 
 
 def split_reply(text: str, limit: int = MAX_REPLY) -> list[str]:

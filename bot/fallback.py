@@ -17,7 +17,7 @@ def classify(text: str, flows: Flows) -> tuple[str, float]:
     norm = normalize(text)
     padded = f" {norm} "
     words = norm.split()
-    best, best_score = "nlu_fallback", 0.0
+    best, best_score, best_acts = "nlu_fallback", 0.0, False
     for route in flows.intents.values():
         score = 0.0
         for keywords in route.keywords.values():
@@ -32,6 +32,8 @@ def classify(text: str, flows: Flows) -> tuple[str, float]:
                     score += 0.8
         if score and route.intent == SAFETY_FIRST:
             return SAFETY_FIRST, FALLBACK_CONFIDENCE
-        if score > best_score:
-            best, best_score = route.intent, score
+        # a tie goes to the intent whose step does something: "annuler l'atelier cv" cancels
+        acts = bool(route.step in flows.steps and flows.steps[route.step].do)
+        if score > best_score or (score and score == best_score and acts and not best_acts):
+            best, best_score, best_acts = route.intent, score, acts
     return (best, FALLBACK_CONFIDENCE) if best_score else ("nlu_fallback", 0.0)

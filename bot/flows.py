@@ -30,7 +30,7 @@ __all__ = ["FlowError", "Flows", "load_flows"]
 
 PLACEHOLDERS = {*centre_name.PLACEHOLDERS, "hours", "emergency", "menu", "next_open", "reference", "human_eta",
                 "media",
-                "workshop_title", "workshop_when", "workshop_place", "position", "offer_until"}
+                "workshop_title", "workshop_when", "workshop_place", "workshop_seats", "position", "offer_until"}
 # What each `do:` can give, and so which `results:` it needs.
 ACTIONS: dict[str, tuple[str, ...]] = {
     "stop": (),
@@ -117,6 +117,7 @@ class WorkshopDef:
     seats: int
     file: str = "?"
     line: int | None = None
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)  # words naming it in a message
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,7 @@ def _workshops(doc: _Node | None, languages: tuple[str, ...]) -> dict[str, Works
         found[key] = WorkshopDef(key, _texts(_require(raw, "title", dict), languages, f"workshop '{key}' title"),
                                  day, start, end,
                                  _texts(_require(raw, "place", dict), languages, f"workshop '{key}' place"),
-                                 seats, where, line)
+                                 seats, where, line, _wordlists(raw.get("keywords")))
     return found
 
 

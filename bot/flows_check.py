@@ -38,7 +38,11 @@ The checks, in order (a YAML error or a schema error stops before the later chec
    leading to different steps in the same language is an error naming both places (in two
    different languages it is a warning: the engine does not look at the language); a
    keyword word that reads as a number (the menu digits win) is a warning. A step's own
-   choice word equal to a global keyword is allowed by design (the step's word wins).
+   choice word equal to a global keyword is allowed by design (the step's word wins). In a
+   list a message can name an entry of (a step that only lists choices, the workshops), a
+   label, title or keyword that also names another entry of the same list, as the engine
+   reads it (bot.naming: inside a sentence, every language, one typo), is an error; two
+   sessions of one workshop (the same title) may share their words.
 8. SMS budget: each reply is rendered as the person receives it, per language: the
    placeholders get realistic values (the centre's name, the longest {hours} answer of the
    coming week, the longest {emergency} list, the real {menu}, the longest workshop, a
@@ -69,7 +73,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from bot import answers, centre_name, engine
+from bot import answers, centre_name, engine, naming
 from bot.errors import FlowError
 from bot.flows import ACTIONS, PLACEHOLDERS, Flows, Step, _build, _LineLoader, _Node, load_lexicon
 from bot.lang import LANGUAGES
@@ -347,6 +351,7 @@ class _Checker:
         budget = _Budget(self, flows)
         _Graph(self, flows, budget).run()
         _Keywords(self, flows).run()
+        _Names(self, flows).run()
         budget.run()
         return self._report(None if self._has_errors() else flows)
 
@@ -986,6 +991,93 @@ class _Keywords:
                                              "can lead to one step only")
 
 
+@dataclass
+class _Names:
+    """A word of a list (a choice's label or keyword, a workshop's title or keyword) that names two entries.
+
+    The engine reads the words of a list inside a sentence, in every language at once, with one
+    typo allowed in longer words (bot.naming): a word names two entries when a message holding
+    only that word would name both. Two sessions of one workshop (the same title) may share words.
+    """
+
+    check: _Checker
+    flows: Flows
+    reported: set[tuple[str, str, frozenset[Any]]] = field(default_factory=set)
+
+    def _first(self, clash: tuple[str, str, frozenset[Any]]) -> bool:
+        """True the first time a word is found naming the same two entries (one report, not one per side)."""
+        if clash in self.reported:
+            return False
+        self.reported.add(clash)
+        return True
+
+    def run(self) -> None:
+        for step in self.flows.steps.values():
+            if step.choices and not step.pick and engine.list_entries(step, self.flows) is not None:
+                self._choices(step)
+        self._workshops()
+
+    def _choices(self, step: Step) -> None:
+        doc = self.check.docs.get(step.file)
+        entries = engine.list_entries(step, self.flows) or []
+        clashes = _clashes(tuple(entries))  # the same choices (written once with &name) are checked once
+        for i, choice in enumerate(step.choices):
+            for field_name, lang, word in _choice_words(choice):
+                names = clashes.get(word, ())
+                others = [j for j, entry in enumerate(entries) if j != i and entry.key != choice.goto
+                          and entry.key in names]
+                if not others:
+                    continue
+                j = others[0]
+                if not self._first((step.name, word, frozenset((i, j)))):
+                    continue
+                line = _line(doc, ["steps", step.name, "choices", i, field_name, lang]) if doc else step.line
+                other = _line(doc, ["steps", step.name, "choices", j]) if doc else step.line
+                self.check.error(step.file, line, f"the word '{word}' ({lang}) of choice {i + 1} of step "
+                                 f"'{step.name}' leads to '{choice.goto}', but it also names choice {j + 1} "
+                                 f"({step.file}:{other}), which leads to '{step.choices[j].goto}'; a word can "
+                                 "lead to one choice of a list only: remove it from one of them")
+
+    def _workshops(self) -> None:
+        workshops = list(self.flows.workshops.values())
+        entries = [naming.Entry(w.key, engine.workshop_words(w)) for w in workshops]
+        doc = self.check.docs.get("workshops.yml")
+        lang0 = self.flows.default_language
+        for workshop in workshops:
+            for lang, word in [(lang, w) for lang, ws in workshop.keywords.items() for w in ws]:
+                names = naming.named(word, entries)
+                others = [w for w in workshops if w.key != workshop.key and w.title[lang0] != workshop.title[lang0]
+                          and w.key in names]
+                if not others or not self._first(("workshops", word, frozenset((workshop.key, others[0].key)))):
+                    continue
+                line = _line(doc, ["workshops", workshop.key, "keywords", lang]) if doc else workshop.line
+                self.check.error(workshop.file, line, f"the word '{word}' ({lang}) of workshop '{workshop.key}' "
+                                 f"also names workshop '{others[0].key}' ({others[0].file}:{others[0].line}); a "
+                                 "word can name one workshop only (two sessions of the same workshop, with the "
+                                 "same title, may share their words): remove it from one of them")
+
+
+@lru_cache(maxsize=64)
+def _clashes(entries: tuple[naming.Entry, ...]) -> dict[str, tuple[str, ...]]:
+    """Each word of a list -> the entries a message of that word alone names (more than one: a clash)."""
+    found = {}
+    for entry in entries:
+        for word in entry.words:
+            names = tuple(naming.named(word, entries))
+            if len(names) > 1:
+                found[word] = names
+    return found
+
+
+def _choice_words(choice: Any) -> Iterator[tuple[str, str, str]]:
+    """(field, lang, normalised word) for every label and keyword of a choice."""
+    for lang, label in choice.label.items():
+        yield "label", lang, normalize(label)
+    for lang, words in choice.keywords.items():
+        for word in words:
+            yield "keywords", lang, word
+
+
 # --- 8. SMS budget ------------------------------------------------------------------------------
 
 
@@ -1110,8 +1202,11 @@ class _Budget:
         values["name"] = flows.name.get(lang, "")
         workshop = max(flows.workshops.values(), default=None,
                        key=lambda w: len(w.title[lang]) + len(w.place[lang]) + len(answers.workshop_when(w, lang)))
-        for key in ("workshop_title", "workshop_when", "workshop_place"):
+        for key in ("workshop_title", "workshop_when", "workshop_place", "workshop_seats"):
             values[key] = ""
+        values["workshop_seats"] = longest(flows.text(key, lang).format(number=max(
+            (w.seats for w in flows.workshops.values()), default=12)) for key in ("workshop_seats_left", "workshop_full")
+            if key in flows.texts)
         if workshop is not None:
             values.update(workshop_title=workshop.title[lang], workshop_place=workshop.place[lang],
                           workshop_when=answers.workshop_when(workshop, lang), workshop=workshop.key)

@@ -256,13 +256,15 @@ def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
 
 def understand(nlu: NluClient | None, flows: Flows, state: State, incoming: Incoming,
                message_id: int = 0, counted: bool = False) -> tuple[Interpretation, str | None]:
-    """What a message means: menu and keywords, else the NLU (or its fallback), then the triage.
+    """What a message means: menu and keywords, else the NLU (or its fallback) and the words of the
+    lists (procedures, workshops: `engine.by_names`), then the triage.
 
     Returns the meaning and, when the NLU could not answer, why the message needs a review.
     """
     meaning, review = engine.interpret(state, incoming, flows), None
     if meaning is None:
         meaning, review = _free_text(nlu, incoming.text, flows, message_id, counted)
+        meaning = engine.by_names(meaning, incoming.text, flows)  # "ameli": the words of the lists
     return _triage(incoming.text, media.route(meaning, incoming, flows, state), flows), review
 
 

@@ -38,6 +38,8 @@ _AMBIGUOUS_DAYS = {"ma", "di", "wo", "do", "vr", "za", "zo", "mon", "sun", "sat"
                    "jeu", "lun", "ven", "sam", "dim", "tue", "wed", "thu", "fri"}
 _OPEN_WORDS = {"ouvert", "ouverts", "ouvre", "ouvrez", "open", "opened", "ferme", "closed",
                "gesloten", "dicht", "horaire", "horaires", "uren", "hours"}
+# Parts of a day written onto a Dutch day name: "donderdagmiddag", "maandagochtend".
+_DAY_PARTS = {"middag", "namiddag", "voormiddag", "ochtend", "avond", "morgen", "nacht"}
 RELATIVE_DAYS = {
     "aujourdhui": 0, "auj": 0, "ajd": 0, "aujourd": 0, "ojd": 0, "today": 0,
     "tonight": 0, "vandaag": 0, "vanavond": 0, "demain": 1, "dmain": 1, "2main": 1,
@@ -105,9 +107,19 @@ def day_reference(text: str, today: date) -> date | None:
             return explicit
     asks_opening = any(w in _OPEN_WORDS for w in words)
     for word in words:
-        weekday = WEEKDAY_WORDS.get(word)
+        weekday = _weekday(word)
         if weekday is not None and (word not in _AMBIGUOUS_DAYS or asks_opening):
             return today + timedelta(days=(weekday - today.weekday()) % 7)
+    return None
+
+
+def _weekday(word: str) -> int | None:
+    """The weekday a word names: 'jeudi', 'thu', or a Dutch day with its part ('donderdagmiddag')."""
+    if word in WEEKDAY_WORDS:
+        return WEEKDAY_WORDS[word]
+    for name, weekday in WEEKDAY_WORDS.items():
+        if len(name) > 4 and word.startswith(name) and word[len(name):] in _DAY_PARTS:
+            return weekday
     return None
 
 

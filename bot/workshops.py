@@ -333,6 +333,17 @@ class WorkshopEffects:
         with self.sessions() as session:
             return [m.key for m in self._mine(session, now) if m.key in self.flows.workshops]
 
+    def seats_left(self, key: str, now: datetime) -> int | None:
+        """The free seats of a workshop (an offered seat counts as taken); None when it is unknown."""
+        workshop = self.flows.workshops.get(key)
+        if workshop is None:
+            return None
+        with self.sessions() as session:
+            taken = session.scalar(select(Workshop.taken).where(Workshop.key == key)) or 0
+            waiting = session.scalar(select(func.count(Signup.id)).where(
+                Signup.workshop_key == key, Signup.status == "waiting")) or 0
+        return 0 if waiting else max(0, workshop.seats - int(taken))
+
     def _mine(self, session: Session, now: datetime) -> list[_Mine]:
         rows = session.execute(
             select(Signup.id, Signup.workshop_key, Signup.status).join(Workshop, Workshop.key == Signup.workshop_key)

@@ -422,7 +422,7 @@ def test_a_person_signs_up_by_sms_and_cancels(chat: Callable[[str], Phone]) -> N
     phone = chat("+32470900001")
     listing = phone.text("atelier")[0]
     assert "1 Budget - jeudi 3 décembre, 9h" in listing and "2 Faire son CV - jeudi 3 décembre, 14h" in listing
-    assert "Vous voulez vous inscrire" in phone.text("2")[0]
+    assert "Répondez OUI pour vous inscrire" in phone.text("2")[0]
     confirmed = phone.text("oui")[0]
     assert confirmed.startswith("C'est noté : Faire son CV, jeudi 3 décembre, 14h, Salle 2.")
     cancelled = phone.text("ANNULER")[0]
@@ -534,7 +534,7 @@ def test_30_people_at_once_for_10_seats_then_a_cancellation_offers_the_seat(
     phones = [Phone(app, f"+3247091{i:04d}") for i in range(30)]
     for phone in phones:
         assert "1 Atelier test" in phone.text("atelier")[0]
-        assert "Vous voulez vous inscrire" in phone.text("1")[0]
+        assert "Répondez OUI pour vous inscrire" in phone.text("1")[0]
     inside, most, lock = [0], [0], threading.Lock()
     real_run = workshops.WorkshopEffects.run
 
@@ -570,7 +570,7 @@ def test_30_people_at_once_for_10_seats_then_a_cancellation_offers_the_seat(
 
     lucky = next(p for p in phones if p.address == first_in_line)
     lucky.text("atelier")
-    assert "Vous voulez vous inscrire" in lucky.text("1")[0]  # a yes/no question left open
+    assert "Répondez OUI pour vous inscrire" in lucky.text("1")[0]  # a yes/no question left open
     worker = run_worker(app)
     assert worker.returncode == 0, worker.stderr[-3000:]
     offer = sms_to(redis_client, first_in_line)
