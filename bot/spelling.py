@@ -36,6 +36,8 @@ class Speller:
                 by_letter.setdefault(word[0], []).append(word)
         self.by_letter = {letter: tuple(words) for letter, words in by_letter.items()}
         self.cache: dict[str, str] = {}
+        self._keep: frozenset[str] = frozenset()
+        self._keep_by_letter: dict[str, list[str]] = {}
 
     def word(self, word: str) -> str:
         """The word, or the one known word at one edit from it."""
@@ -50,12 +52,28 @@ class Speller:
         return self.cache[word]
 
     def text(self, text: str, keep: frozenset[str] = frozenset()) -> str:
-        """The text with each mended word; the words in keep (crisis words) are never changed.
+        """The text with each mended word; the words in keep (crisis words) are never changed,
+        nor a word one slip away from one ("breating" is not mended into "beating").
 
         Only words already in normal form (lower case, no accents or punctuation) are mended.
         """
-        return " ".join(w if normalize(w) != w or w in keep or _DOUBLES.sub(r"\1", w) in keep
-                        else self.word(w) for w in text.split())
+        return " ".join(w if normalize(w) != w or self._near(w, keep) else self.word(w) for w in text.split())
+
+    def _near(self, word: str, keep: frozenset[str]) -> bool:
+        """True when word is, or is one slip away from, a word of keep."""
+        if not keep:
+            return False
+        single = _DOUBLES.sub(r"\1", word)
+        if word in keep or single in keep:
+            return True
+        if word in self.known or len(word) < MIN_LENGTH or not word.isalpha():
+            return False
+        if self._keep is not keep:  # index the crisis words by first letter, once per lexicon
+            self._keep, self._keep_by_letter = keep, {}
+            for k in sorted(keep):
+                self._keep_by_letter.setdefault(k[:1], []).append(k)
+        return bool(extract(word, self._keep_by_letter.get(word[:1], ()), scorer=OSA.distance,
+                            score_cutoff=1, limit=1))
 
 
 def from_training_data(folder: Path = TRAINING_DATA) -> Speller | None:

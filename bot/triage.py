@@ -455,6 +455,9 @@ def _corrected(word: str, lexicon: Lexicon) -> tuple[str, int]:
     targets = lexicon.typo_targets.get(word[0], ())
     found = extract(word, targets, scorer=OSA.distance, score_cutoff=1, limit=None) if targets else []
     allowed = [target for target, _, _ in found if not _same_word_other_ending(word, target)]
+    # Two crisis words one slip away ("breating": "beating", "breathing"): people texting fast
+    # drop letters far more often than they add one, so the longer word is the likelier.
+    allowed.sort(key=lambda target: len(target) <= len(word))
     return (allowed[0], 1) if allowed else (word, 0)
 
 

@@ -48,6 +48,7 @@ def test_a_crisis_word_is_never_turned_into_another_word(speller: spelling.Spell
     assert speller.word("pendre") != "pendre"  # on its own it would become "prendre" ...
     assert speller.text("je vais me pendre", keep=keep) == "je vais me pendre"  # ... but never here
     assert speller.text("frapper", keep=keep) == "frapper"
+    assert speller.text("not breating", keep=keep) == "not breating"  # one slip from "breathing"
 
 
 def test_the_nlu_reads_the_message_without_greeting_capitals_accents_or_slips(flows: Flows,
