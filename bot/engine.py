@@ -539,6 +539,10 @@ def by_names(meaning: Interpretation, text: str, flows: Flows) -> Interpretation
         # nothing named: a reading that does not hold gives way to a list's own words ("aide
         # administrative": the list of procedures)
         said = [intent for intent, e in evidence.items() if e[0]]
+        if len(said) == 1 and meaning.alternatives and (
+                said[0] in meaning.alternatives or not any(_stands(a, text, flows) for a in meaning.alternatives)):
+            # a close call the message's own words settle ("c koi les cours": the workshops)
+            return replace(meaning, intent=said[0], alternatives=())
         if len(said) == 1 and meaning.intent not in evidence and not meaning.alternatives \
                 and not _stands(meaning.intent, text, flows):
             return replace(meaning, intent=said[0])
@@ -575,9 +579,24 @@ def _stands(intent: str | None, text: str, flows: Flows) -> bool:
         return False
     if intent == "urgent" or step.open_case == "urgent":
         return True
-    if step.do:  # an action on a sign-up holds when the message speaks of workshops
-        return _has_own_words(text, route) or _about_workshops(text, flows)
+    if step.do:  # an action on a sign-up holds when the message speaks of workshops and withdraws
+        return _has_own_words(text, route) or (_about_workshops(text, flows) and _withdraws(text))
     return _has_own_words(text, route)
+
+
+# A cancellation needs a cancelling word: "can I still join the atelier?" is a sign-up.
+WITHDRAWING_WORDS = frozenset("""
+    pas pa pu plus ni jamais absent absente
+    niet geen nooit ziek weg
+    not cant cannot wont dont never miss drop unable sick off remove
+""".split())
+WITHDRAWING_STEMS = ("annul", "desinscri", "desist", "enlev", "retir", "ray", "empech", "supprim",
+                     "afzeg", "afmeld", "uitschrij", "schrap", "annuleer", "cancel")
+
+
+def _withdraws(text: str) -> bool:
+    """True when the message says the person will not come or takes their name off."""
+    return any(word in WITHDRAWING_WORDS or word.startswith(WITHDRAWING_STEMS) for word in normalize(text).split())
 
 
 def _about_workshops(text: str, flows: Flows) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot import answers, engine, fallback
-from bot.engine import Incoming, Interpretation, OpenCase, Outcome, State
+from bot.engine import Incoming, Interpretation, OpenCase, Outcome, State, by_names
 from bot.flows import Flows
 from bot.text import as_number, normalize
 
@@ -93,10 +93,12 @@ def route(meaning: Interpretation, message: Incoming, flows: Flows, state: State
         # a caption is short and about the attachment ("c'est cette lettre"): the keywords may
         # know it when the NLU does not; if not, the media answer, never "I did not understand"
         intent, confidence = fallback.classify(message.text, flows)
-        step = _step_for(intent, flows)
+        guess = by_names(Interpretation(intent, confidence, "fallback", language=meaning.language),
+                         message.text, flows)  # "lettre" names the letter procedure
+        step = _step_for(guess.intent, flows)
         if step == NOT_UNDERSTOOD or not _says_only(step, flows):  # a guess never opts anyone out
             return replace(meaning, goto="media_only", reason=reason)
-        meaning = Interpretation(intent, confidence, "fallback", language=meaning.language)
+        meaning = guess
     if meaning.intent == fallback.SAFETY_FIRST:
         return meaning
     choice = _choice_named(step, message.text, flows)

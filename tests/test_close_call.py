@@ -98,3 +98,12 @@ def test_a_close_call_answer_is_recorded_as_a_labelled_example(app: Any, phone: 
     assert replies[0].startswith("Vous n'avez pas d'inscription à annuler.\nLes prochains ateliers")
     assert [tuple(r) for r in rows(app, "SELECT needs_review, review_reason FROM messages WHERE id = :i",
                                    i=first[0])] == [(True, "close_call:workshop_cancel")]
+
+
+def test_a_close_call_the_messages_own_words_settle_is_not_asked(flows: Flows) -> None:
+    from bot.engine import by_names
+
+    close = Interpretation("help", 0.6, "nlu", alternatives=("help", "workshop_signup"))
+    settled = by_names(close, "c koi les cours que vous faites", flows)
+
+    assert settled.intent == "workshop_signup" and settled.alternatives == ()

@@ -401,8 +401,8 @@ def test_a_caption_is_routed_by_the_nlu_then_the_keywords_then_the_choices_it_na
     assert route(Interpretation("admin_procedure", 0.9, "nlu"), letter, flows, State()).goto == "proc_letter"
     not_understood = route(Interpretation("nlu_fallback", 0.3, "nlu"), letter, flows, State())
     assert (not_understood.goto, not_understood.source) == ("proc_letter", "fallback")
-    both = Incoming("une lettre du cpas", "whatsapp", 1, media=("image",))
-    assert route(Interpretation("admin_procedure", 0.9, "nlu"), both, flows, State()).goto is None  # the list
+    cpas = Incoming("une lettre du cpas", "whatsapp", 1, media=("image",))  # "CPAS" alone names no procedure
+    assert route(Interpretation("admin_procedure", 0.9, "nlu"), cpas, flows, State()).goto == "proc_letter"
     menu_digit = Interpretation(None, 1.0, "menu", goto="hours")
     assert route(menu_digit, Incoming("1", media=("image",)), flows, State()) == menu_digit
     text_only = Interpretation("admin_procedure", 0.9, "nlu")

@@ -39,6 +39,8 @@ def flows() -> Flows:
 class FixedNlu:
     """An NLU service that reads every message as one intent."""
 
+    speller = None
+
     def __init__(self, intent: str, confidence: float = 0.98) -> None:
         self.intent, self.confidence = intent, confidence
 
@@ -48,6 +50,8 @@ class FixedNlu:
 
 class DownNlu:
     """An NLU service that does not answer: the keyword fallback takes over."""
+
+    speller = None
 
     def parse(self, text: str, message_id: str = "") -> NluResult:
         raise NluUnavailable("down")
@@ -344,3 +348,17 @@ def test_flows_check_reports_a_word_that_names_two_workshops_but_not_two_session
                            "    keywords: {fr: [cv], nl: [cv], en: [cv]}\n", 1)
     path.write_text(session, encoding="utf-8")
     assert check_dir(folder).errors == []
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("kan ik nog meedoen met de workshop van dinsdag", "workshop_signup"),  # no cancelling word: a sign-up
+    ("je peux encore venir a l'atelier ?", "workshop_signup"),
+    ("je ne pourrai pas venir a l'atelier", "workshop_cancel"),
+    ("retirez moi de l'atelier budget", "workshop_cancel"),
+    ("please take me off the workshop list", "workshop_cancel"),
+])
+def test_a_cancellation_needs_a_cancelling_word(text: str, intent: str) -> None:
+    from bot.engine import Interpretation, by_names
+
+    flows = load_flows(FLOWS_DIR)
+    assert by_names(Interpretation("workshop_cancel", 0.99, "nlu"), text, flows).intent == intent
