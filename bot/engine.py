@@ -147,10 +147,10 @@ class Outcome:
 def interpret(state: State, message: Incoming, flows: Flows) -> Interpretation | None:
     """Understand menu digits, number words, keywords and menu labels; None means free text."""
     text = clean(message.text)
-    change = standing.from_twilio(message.opt_out_type) or standing.keyword(text)
+    from_twilio = standing.from_twilio(message.opt_out_type)
+    change = from_twilio or standing.keyword(text)
     if change is not None:
-        via = "twilio" if standing.from_twilio(message.opt_out_type) else "keyword"
-        return _standing(change, via)
+        return _standing(change, "twilio" if from_twilio else "keyword")
     if not text:
         goto = "media_only" if message.num_media else "empty"
         return Interpretation(None, 1.0, "input", goto=goto)

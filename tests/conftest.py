@@ -286,6 +286,19 @@ def run_worker_burst(app: Any, timeout: float = 60) -> subprocess.CompletedProce
                           cwd=ROOT, env=worker_env(app), capture_output=True, text=True, timeout=timeout)
 
 
+def hold_thread(app: Any, phone: Phone, email: str) -> None:
+    """Make phone's contact a thread a social worker holds (the bot goes silent)."""
+    from sqlalchemy import update
+
+    from bot.models import Contact, User
+
+    with app.extensions["relais.services"].sessions() as session, session.begin():
+        user = User(email=email, name=email.split("@")[0], password_hash="x")
+        session.add(user)
+        session.flush()
+        session.execute(update(Contact).where(Contact.address == phone.address).values(owner_id=user.id))
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll predicate until it returns something truthy; fail after timeout."""
     deadline = time.monotonic() + timeout

@@ -218,17 +218,11 @@ def test_a_crisis_in_the_middle_of_a_menu_is_still_triaged(app: Any) -> None:
 
 
 def test_a_crisis_in_a_thread_held_by_a_worker_still_gets_the_numbers(app: Any) -> None:
-    from sqlalchemy import update
-
-    from bot.models import Contact, User
+    from tests.conftest import hold_thread
 
     phone = Phone(app, "+32470555010")
     phone.text("0")  # a normal case: waiting for a human
-    with app.extensions["relais.services"].sessions() as session, session.begin():
-        user = User(email="x@cpas.example", name="X", password_hash="x")
-        session.add(user)
-        session.flush()
-        session.execute(update(Contact).values(owner_id=user.id))
+    hold_thread(app, phone, "x@cpas.example")
     assert phone.text("merci") == []  # the worker talks, the bot is silent
     replies = phone.text("il me frappe encore au secours")
     assert "112" in replies[0]

@@ -505,18 +505,11 @@ def test_a_new_kind_of_crisis_is_caught_inside_a_flow_and_after_opt_out(
 
 
 def test_a_cry_for_help_in_a_thread_a_worker_holds_still_gets_the_numbers(app: Any) -> None:
-    from sqlalchemy import update
-
-    from bot.models import Contact, User
-    from tests.conftest import Phone, rows
+    from tests.conftest import Phone, hold_thread, rows
 
     phone = Phone(app, "+32470555110")
     phone.text("0")  # a normal case: waiting for a human
-    with app.extensions["relais.services"].sessions() as session, session.begin():
-        user = User(email="y@cpas.example", name="Y", password_hash="x")
-        session.add(user)
-        session.flush()
-        session.execute(update(Contact).values(owner_id=user.id))
+    hold_thread(app, phone, "y@cpas.example")
     assert phone.text("merci") == []  # the worker talks, the bot is silent
     replies = phone.text("URGENT VENEZ VITE")
     assert "112" in replies[0]
