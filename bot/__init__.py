@@ -9,19 +9,20 @@ from typing import Any
 import redis
 from flask import Flask
 
-from bot import spelling, workshops
+from bot.adapters.db import make_engine, make_sessionmaker
+from bot.adapters.nlu import NluClient
+from bot.adapters.outbox import enqueue_escalation
+from bot.adapters.state import RedisStateStore
 from bot.config import load_settings
-from bot.db import make_engine, make_sessionmaker
-from bot.flows_store import FlowsStore
-from bot.nlu_client import NluClient
-from bot.outbound import enqueue_escalation
-from bot.pipeline import Services
-from bot.state import RedisStateStore
+from bot.core import spelling
+from bot.services import workshops
+from bot.services.flows_store import FlowsStore
+from bot.services.pipeline import Services
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then test_config."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(load_settings().as_flask_config())
     if test_config:
         app.config.from_mapping(test_config)
@@ -29,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _extensions(app)
     _blueprints(app)
-    from bot import auth
+    from bot.web import auth
 
     auth.init_app(app)  # sessions, CSRF, login and its throttling: after the blueprints
     from bot.cli import register
@@ -63,7 +64,8 @@ def _extensions(app: Flask) -> None:
 
 
 def _blueprints(app: Flask) -> None:
-    from bot import admin, api, auth, dev, health, inbox, webhook, workshop_views
+    from bot.web import admin, api, auth, dev, health, inbox, webhook
+    from bot.web import workshops as workshop_views
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)

@@ -16,8 +16,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from bot import db, outbound, pipeline, workshops
-from bot.state import MemoryStateStore
+from bot.adapters import db
+from bot.adapters import outbox as outbound
+from bot.adapters.state import MemoryStateStore
+from bot.services import pipeline, workshops
 
 
 def register(app: Flask) -> None:
@@ -56,7 +58,7 @@ flows_cli = AppGroup("flows", help="Check and test the conversation flows (the Y
               help="The most SMS segments one reply may take.")
 def flows_check(directory: Path | None, max_segments: int) -> None:
     """Check the flows in DIRECTORY (default: $FLOWS_DIR, else flows/); exit 1 on an error."""
-    from bot.flows_check import check_dir, summary
+    from bot.core.flows_check import check_dir, summary
 
     directory = directory or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR")
                                   or "flows")
@@ -78,8 +80,8 @@ def flows_test(path: Path | None, use_nlu: bool) -> None:
     """Run the conversation tests in PATH/tests/ (PATH: a flows folder, a tests folder or one file)."""
     import logging
 
-    from bot.flows import FlowError
-    from bot.flowtests import run_path
+    from bot.core.flows import FlowError
+    from bot.services.flowtests import run_path
 
     path = path or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR") or "flows")
     nlu = current_app.extensions["relais.nlu"] if use_nlu else None
@@ -173,7 +175,7 @@ def _simulate_one(services: pipeline.Services, channel: str, number: str, text: 
     with services.sessions() as session:
         from sqlalchemy import select
 
-        from bot.models import Message
+        from bot.adapters.models import Message
 
         message = session.scalars(select(Message).where(Message.sid == form.sid)).one()
         return {"text": text, "intent": message.intent, "confidence": message.confidence,
@@ -203,7 +205,7 @@ users_cli = AppGroup("users", help="Accounts of the social workers and admins of
               help="Asked when not given (give it only in scripts and tests).")
 def users_create(email: str, name: str, role: str, password: str) -> None:
     """Create an account that logs in at /inbox with EMAIL and a password."""
-    from bot import auth
+    from bot.web import auth
 
     with current_app.extensions["relais.services"].sessions() as session, session.begin():
         try:
@@ -217,7 +219,7 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
 @click.argument("email")
 def users_token(email: str) -> None:
     """Print a new API token for EMAIL (the previous one stops working); only its hash is kept."""
-    from bot import auth
+    from bot.web import auth
 
     with current_app.extensions["relais.services"].sessions() as session, session.begin():
         user = auth.user_by_email(session, email)
@@ -233,7 +235,7 @@ def users_token(email: str) -> None:
               help="Asked when not given.")
 def users_password(email: str, password: str) -> None:
     """Set a new password for EMAIL and end their open sessions."""
-    from bot import auth
+    from bot.web import auth
 
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         raise click.ClickException(f"the password must have at least {auth.MIN_PASSWORD_LENGTH} characters")

@@ -25,7 +25,8 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
-from bot import create_app, db
+from bot import create_app
+from bot.adapters import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -290,7 +291,7 @@ def hold_thread(app: Any, phone: Phone, email: str) -> None:
     """Make phone's contact a thread a social worker holds (the bot goes silent)."""
     from sqlalchemy import update
 
-    from bot.models import Contact, User
+    from bot.adapters.models import Contact, User
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         user = User(email=email, name=email.split("@")[0], password_hash="x")
@@ -328,7 +329,7 @@ PASSWORD = "correct horse battery staple"
 def make_user(app: Any, email: str = "ana@cpas.example", name: str = "Ana", role: str = "worker",
               password: str = PASSWORD) -> int:
     """Create an account as `flask --app bot users create` does; return its id."""
-    from bot import auth
+    from bot.web import auth
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         return int(auth.create_user(session, email, name, role, password).id)

@@ -3,7 +3,7 @@
 The sets were written from personas by someone who never read nlu/data/ or flows/crisis.yml;
 nothing here may be copied into the training data (DESIGN.md, "Two rules"). Each message goes
 through the bot's real understanding (menu words and keywords, then the NLU, then the crisis
-triage: `bot.pipeline.understand`) with the real Rasa server and the real flows/.
+triage: `bot.services.pipeline.understand`) with the real Rasa server and the real flows/.
 
 Run alone: `.venv/bin/python -m tests.independent --rasa http://127.0.0.1:5005` writes the
 report to var/nlu-report/independent/ (the suite does the same: tests/test_independent_eval.py).
@@ -26,10 +26,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot import engine, pipeline, spelling, triage
-from bot.engine import Incoming, OptIn, OptOut, State
-from bot.flows import Flows, load_flows
-from bot.nlu_client import NluClient
+from bot.adapters.nlu import NluClient
+from bot.core import engine, spelling, triage
+from bot.core.engine import Incoming, OptIn, OptOut, State
+from bot.core.flows import Flows, load_flows
+from bot.services import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DIR = ROOT / "nlu" / "eval"

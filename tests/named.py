@@ -42,13 +42,14 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import select
 
-from bot import db, pipeline
-from bot.flows import Flows, load_flows
-from bot.models import Contact
-from bot.nlu_client import NluClient
-from bot.state import MemoryStateStore
-from bot.text import normalize
-from bot.workshops import effects_factory
+from bot.adapters import db
+from bot.adapters.models import Contact
+from bot.adapters.nlu import NluClient
+from bot.adapters.state import MemoryStateStore
+from bot.core.flows import Flows, load_flows
+from bot.core.text import normalize
+from bot.services import pipeline
+from bot.services.workshops import effects_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "nlu" / "eval" / "named.yml"

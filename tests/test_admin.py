@@ -1,4 +1,4 @@
-"""The admin page for the flows (bot/admin.py): access, edit, check, save, history, diff,
+"""The admin page for the flows (bot/web/admin.py): access, edit, check, save, history, diff,
 rollback and preview, on a private copy of flows/ (the repository's folder is never written)."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-import bot.admin
-import bot.flows_store
-from bot.admin import diff_lines, folder_lock, parse_moment
-from bot.flows_check import Problem
-from bot.flows_check import check_dir as real_check_dir
+import bot.services.flows_store
+import bot.web.admin
+from bot.core.flows_check import Problem
+from bot.core.flows_check import check_dir as real_check_dir
+from bot.web.admin import diff_lines, folder_lock, parse_moment
 from tests.conftest import BRUSSELS, csrf_of, log_in, make_user, rows
 
 ADMIN = "lea@cpas.example"
@@ -46,7 +46,7 @@ def admin(app: Any) -> Any:
 @pytest.fixture
 def reload_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The running app's FlowsStore looks at the files on every get()."""
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0.0)
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0.0)
 
 
 def page(response: Any) -> str:
@@ -253,7 +253,7 @@ def test_warnings_do_not_block_a_save_but_errors_do(
         report = real_check_dir(directory, overrides=overrides)
         return replace(report, problems=report.problems + found)
 
-    monkeypatch.setattr(bot.admin, "check_dir", check_dir)
+    monkeypatch.setattr(bot.web.admin, "check_dir", check_dir)
     _text, base, token = open_editor(admin, "centre.yml")
     edited = edited_centre(flows_dir)
 

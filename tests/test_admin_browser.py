@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-import bot.flows_store
+import bot.services.flows_store
 from tests.conftest import PASSWORD, make_user, rows
 
 ADMIN = "lea@cpas.example"
@@ -44,7 +44,7 @@ def line_of(text: str, fragment: str) -> int:
 
 def test_an_admin_checks_previews_saves_compares_and_rolls_back_a_flow_on_a_phone(
         live: Any, browser: Browser, flows_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0.0)  # the running app looks at every request
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0.0)  # the running app looks at every request
     app, server = live
     make_user(app, ADMIN, "Léa", "admin")
     path = flows_dir / "centre.yml"

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.models import Case, utcnow
+from bot.adapters.models import Case, utcnow
 from tests.conftest import Phone, make_user, rows
 
 CONTRACT_FIELDS = {"id", "priority", "contact", "opened_at", "reason"}
@@ -116,7 +116,7 @@ def test_it_answers_401_with_a_wrong_or_replaced_token(app: Any) -> None:
 def test_a_deactivated_users_token_stops_working(app: Any) -> None:
     user_id = make_user(app)
     token = token_for(app)
-    from bot.models import User
+    from bot.adapters.models import User
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         session.get(User, user_id).active = False

@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from bot import auth
+from bot.web import auth
 from tests.conftest import PASSWORD, Phone, csrf_of, log_in, make_user, rows
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page
 
-from bot.dev import SENT_KEY
+from bot.web.dev import SENT_KEY
 from tests.conftest import PASSWORD, ROOT, Phone, make_user, rows, wait_for, worker_env
 
 CRISIS = "je vais me suicider ce soir"
@@ -94,7 +94,7 @@ def test_a_worker_sees_an_urgent_case_arrive_claims_it_and_answers_while_the_bot
         page.wait_for_url(f"{server.url}/inbox/cases/{urgent_case}")
         assert "Dossier pris en charge" in page.inner_text("main")
 
-        # the segment counter mirrors bot/sms.py while typing
+        # the segment counter mirrors bot/core/sms.py while typing
         page.fill("#reply-body", "a" * 161)
         assert page.inner_text("#reply-count").startswith("2 SMS")
         page.fill("#reply-body", "Bonjour 🙂")

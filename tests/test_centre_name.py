@@ -1,4 +1,4 @@
-"""The centre's name in the forms texts need (bot.centre_name) and the real flows read with it."""
+"""The centre's name in the forms texts need (bot.core.centre_name) and the real flows read with it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import answers, engine
-from bot.centre_name import derive, forms, slips, value
-from bot.flows import Flows, load_flows
+from bot.core import answers, engine
+from bot.core.centre_name import derive, forms, slips, value
+from bot.core.flows import Flows, load_flows
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 SATURDAY_NIGHT = datetime(2026, 11, 28, 22, 10, tzinfo=UTC)
@@ -205,7 +205,7 @@ def test_the_help_text_gives_the_right_form_in_every_language(real_flows: Flows)
 def test_the_loader_reads_both_shapes_and_refuses_forms_without_plain(tmp_path: Path) -> None:
     import shutil
 
-    from bot.errors import FlowError
+    from bot.core.errors import FlowError
 
     folder = tmp_path / "flows"
     shutil.copytree(FLOWS_DIR, folder, ignore=shutil.ignore_patterns("tests"))

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot import pipeline
-from bot.engine import CLOSE_CALL, Incoming, Interpretation, Labelled, State, interpret, respond
-from bot.flows import Flows, load_flows
-from bot.nlu_client import NluResult
-from bot.text import without_greeting
+from bot.adapters.nlu import NluResult
+from bot.core.engine import CLOSE_CALL, Incoming, Interpretation, Labelled, State, interpret, respond
+from bot.core.flows import Flows, load_flows
+from bot.core.text import without_greeting
+from bot.services import pipeline
 from tests.conftest import Phone, rows
 from tests.test_engine import SATURDAY_NIGHT
 
@@ -101,7 +101,7 @@ def test_a_close_call_answer_is_recorded_as_a_labelled_example(app: Any, phone: 
 
 
 def test_a_close_call_the_messages_own_words_settle_is_not_asked(flows: Flows) -> None:
-    from bot.engine import by_names
+    from bot.core.engine import by_names
 
     close = Interpretation("help", 0.6, "nlu", alternatives=("help", "workshop_signup"))
     settled = by_names(close, "c koi les cours que vous faites", flows)

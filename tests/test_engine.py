@@ -1,4 +1,4 @@
-"""The conversation engine (bot.engine): real flows, fixed clocks, no I/O."""
+"""The conversation engine (bot.core.engine): real flows, fixed clocks, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine import (
+from bot.core.engine import (
     MAX_REPLY,
     Incoming,
     Interpretation,
@@ -20,7 +20,7 @@ from bot.engine import (
     respond,
     split_reply,
 )
-from bot.flows import Flows, load_flows
+from bot.core.flows import Flows, load_flows
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 BRUSSELS = ZoneInfo("Europe/Brussels")

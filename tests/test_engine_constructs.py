@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine import (
+from bot.core.engine import (
     PICKED,
     ActionResult,
     Incoming,
@@ -25,7 +25,7 @@ from bot.engine import (
     interpret,
     respond,
 )
-from bot.flows import Flows, load_flows
+from bot.core.flows import Flows, load_flows
 
 MINI = Path(__file__).resolve().parent / "data" / "flows_mini"
 BRUSSELS = ZoneInfo("Europe/Brussels")

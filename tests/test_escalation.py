@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rq import Worker
 
-from bot.dev import DELAY_KEY, REQUESTS_KEY, SENT_KEY
+from bot.web.dev import DELAY_KEY, REQUESTS_KEY, SENT_KEY
 from tests.conftest import ROOT, Phone, RasaServer, at, rows, run_worker_burst, wait_for, worker_env
 
 ON_CALL_SATURDAY = "+32470100002"  # flows/oncall.yml: astreinte2 on weekends
@@ -88,7 +88,7 @@ def test_it_works_with_the_nlu_service_stopped(live: Any, worker: RunningWorker,
 
 
 def test_with_the_real_nlu_the_urgent_intent_escalates(live: Any, rasa_up: RasaServer, redis_client: Any) -> None:
-    from bot.nlu_client import NluClient
+    from bot.adapters.nlu import NluClient
 
     app, _server = live
     app.extensions["relais.services"].nlu = NluClient(rasa_up.url, 5)
@@ -186,7 +186,7 @@ def test_a_claimed_case_does_not_alert_the_backup(live: Any, redis_client: Any) 
     app, _server = live
     urgent_text(app, number="+32470555007")
     run_worker_burst(app)
-    from bot.models import Case, User
+    from bot.adapters.models import Case, User
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         user = User(email="w@cpas.example", name="W", password_hash="x")
@@ -195,7 +195,7 @@ def test_a_claimed_case_does_not_alert_the_backup(live: Any, redis_client: Any) 
         case = session.query(Case).one()
         case.claimed_by_id = user.id
         case_id = case.id
-    from bot.outbound import queue
+    from bot.adapters.outbox import queue
 
     queue(redis_client, "urgent").enqueue("worker.escalation.check_claimed", case_id)
     run_worker_burst(app)
@@ -240,8 +240,8 @@ def test_a_message_stored_but_never_answered_gets_the_safe_reply_and_a_case(
     # the web process died between storing the message and answering it
     from datetime import timedelta
 
-    from bot import pipeline
-    from bot.models import Message, utcnow
+    from bot.adapters.models import Message, utcnow
+    from bot.services import pipeline
 
     app, _server = live
     services = app.extensions["relais.services"]

@@ -1,4 +1,4 @@
-"""The keyword classifier used when the NLU service cannot answer (bot.fallback)."""
+"""The keyword classifier used when the NLU service cannot answer (bot.core.fallback)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.fallback import FALLBACK_CONFIDENCE, classify
-from bot.flows import Flows, load_flows
+from bot.core.fallback import FALLBACK_CONFIDENCE, classify
+from bot.core.flows import Flows, load_flows
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 
@@ -38,7 +38,7 @@ def test_urgent_wins_over_asking_for_a_person(flows: Flows) -> None:
 
 
 def test_urgent_wins_even_with_several_words_asking_for_a_person(flows: Flows) -> None:
-    # Safety first (bot/fallback.py): one urgent word beats any number of others.
+    # Safety first (bot/core/fallback.py): one urgent word beats any number of others.
     assert classify("je veux parler à quelqu'un, mon mari me frappe", flows)[0] == "urgent"
 
 

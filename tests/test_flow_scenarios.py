@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot import flowtests
-from bot.flows import Flows, load_flows
+from bot.core.flows import Flows, load_flows
+from bot.services import flowtests
 from tests.conftest import ROOT
 
 FLOWS_DIR = ROOT / "flows"

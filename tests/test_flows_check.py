@@ -1,4 +1,4 @@
-"""The flow checker (bot.flows_check): each kind of problem with its file, line and reason."""
+"""The flow checker (bot.core.flows_check): each kind of problem with its file, line and reason."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import bot.flows_store
+import bot.services.flows_store
 from bot import create_app
-from bot.flows import FlowError
-from bot.flows_check import Problem, check_dir
-from bot.flows_store import FlowsStore
+from bot.core.flows import FlowError
+from bot.core.flows_check import Problem, check_dir
+from bot.services.flows_store import FlowsStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS_DIR = ROOT / "flows"
@@ -655,7 +655,7 @@ def test_a_character_that_forces_ucs2_is_a_warning(flows_dir: Path) -> None:
 
 
 def test_characters_gsm7_can_spell_are_not_warned_about(flows_dir: Path) -> None:
-    # ’ « » œ ê are converted (' " oe e) by bot.sms.prepare before counting
+    # ’ « » œ ê are converted (' " oe e) by bot.core.sms.prepare before counting
     edit(flows_dir / "menu.yml", 'say: {fr: "Au revoir.",', 'say: {fr: "« Au revoir » l’œuvre fête",')
 
     assert check_dir(flows_dir).problems == []
@@ -726,8 +726,8 @@ def test_the_command_checks_the_apps_own_folder_when_it_is_broken(flows_dir: Pat
 
 
 def test_an_app_started_on_broken_flows_answers_safely_and_says_why(flows_dir: Path, tmp_path: Path) -> None:
-    from bot import db
-    from bot.pipeline import SAFE_REPLY
+    from bot.adapters import db
+    from bot.services.pipeline import SAFE_REPLY
     from tests.conftest import PUBLIC, TEST_REDIS_URL, Phone
 
     line = edit(flows_dir / "menu.yml", "    next: menu\n", "    next: menuu\n", first=True)
@@ -764,11 +764,11 @@ def test_the_command_takes_max_segments(flows_dir: Path, tmp_path: Path) -> None
 def test_the_store_refuses_an_edit_with_a_checker_error_and_keeps_serving(
     flows_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0)
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0)
     store = FlowsStore(flows_dir)
     before = store.get()
 
-    # loads fine (bot.flows.load_flows accepts it) but leaves people with no way to a person
+    # loads fine (bot.core.flows.load_flows accepts it) but leaves people with no way to a person
     line = edit(flows_dir / "menu.yml", 'en: "Write in words, or 0."}', 'en: "Write in words."}')
     served = store.get()
 

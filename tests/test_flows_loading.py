@@ -1,4 +1,4 @@
-"""Loading and checking flows/*.yml (bot.flows), and reloading them live (bot.flows_store)."""
+"""Loading and checking flows/*.yml (bot.core.flows), and reloading them live (bot.services.flows_store)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bot.flows_store
-from bot.flows import FlowError, load_flows
-from bot.flows_store import FlowsStore
+import bot.services.flows_store
+from bot.core.flows import FlowError, load_flows
+from bot.services.flows_store import FlowsStore
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 CONTRACT_INTENTS = {
@@ -213,7 +213,7 @@ def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_store_picks_up_a_valid_edit(flows_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0)
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0)
     store = FlowsStore(flows_dir)
     before = store.get()
 
@@ -228,7 +228,7 @@ def test_the_store_picks_up_a_valid_edit(flows_dir: Path, monkeypatch: pytest.Mo
 def test_the_store_refuses_a_broken_edit_and_keeps_serving(
     flows_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0)
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0)
     store = FlowsStore(flows_dir)
     before = store.get()
 
@@ -244,7 +244,7 @@ def test_the_store_refuses_a_broken_edit_and_keeps_serving(
 def test_the_store_recovers_when_the_broken_edit_is_fixed(
     flows_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.flows_store, "CHECK_EVERY", 0)
+    monkeypatch.setattr(bot.services.flows_store, "CHECK_EVERY", 0)
     store = FlowsStore(flows_dir)
     edit(flows_dir / "menu.yml", "goto: workshops\n", "goto: nowhere_step\n")
     store.get()

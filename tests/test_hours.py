@@ -1,4 +1,4 @@
-"""Opening hours (bot.hours) and the hours answer (bot.answers) on the real flows, fixed clocks."""
+"""Opening hours (bot.core.hours) and the hours answer (bot.core.answers) on the real flows, fixed clocks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import hours as h
-from bot.answers import hours_answer, next_open
-from bot.flows import Flows, load_flows
+from bot.core import hours as h
+from bot.core.answers import hours_answer, next_open
+from bot.core.flows import Flows, load_flows
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot import spelling
-from bot.nlu_client import NluClient
-from bot.text import normalize
+from bot.adapters.nlu import NluClient
+from bot.core import spelling
+from bot.core.text import normalize
 from tests import independent
 from tests.conftest import ROOT, RasaServer
 

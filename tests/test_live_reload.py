@@ -20,7 +20,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from bot import db
+from bot.adapters import db
 from tests.conftest import TEST_REDIS_URL, replies_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -183,7 +183,7 @@ def test_a_location_out_of_range_is_not_kept(saturday: Any) -> None:
 
 def fake_media(app: Any, name: str, query: str = "") -> dict[str, str]:
     """Twilio's form fields for one attachment served by the fake at a Twilio-shaped URL."""
-    from bot.dev import PHONE_MEDIA, media_url
+    from bot.web.dev import PHONE_MEDIA, media_url
 
     types = {name: t for name, t in PHONE_MEDIA.values()} | {"drawing.svg": "image/svg+xml"}
     with app.app_context():
@@ -212,7 +212,7 @@ def test_the_inbox_streams_a_photo_through_the_app_with_twilio_credentials_and_i
     answer = logged_in(app).get(f"/inbox/messages/{message_id}/media/0")
     assert answer.status_code == 200
     assert answer.mimetype == "image/png"
-    assert answer.data == (Path(__file__).parent.parent / "bot/static/dev/photo.png").read_bytes()
+    assert answer.data == (Path(__file__).parent.parent / "bot/web/static/dev/photo.png").read_bytes()
     assert answer.headers["Content-Disposition"].startswith("inline")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
@@ -351,7 +351,7 @@ def test_the_dev_phone_shares_a_location(app: Any) -> None:
 
 
 def test_only_twilios_media_hosts_or_the_configured_fake_are_fetched() -> None:
-    from bot.twilio_media import allowed_url
+    from bot.adapters.twilio_media import allowed_url
 
     fake = "http://127.0.0.1:5000/dev/twilio"
     assert allowed_url("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1")
@@ -368,9 +368,9 @@ def test_only_twilios_media_hosts_or_the_configured_fake_are_fetched() -> None:
 
 
 def test_a_file_is_only_served_when_its_first_bytes_fit_its_type() -> None:
-    from bot.twilio_media import looks_like
+    from bot.adapters.twilio_media import looks_like
 
-    assert looks_like("image/png", (Path(__file__).parent.parent / "bot/static/dev/photo.png").read_bytes())
+    assert looks_like("image/png", (Path(__file__).parent.parent / "bot/web/static/dev/photo.png").read_bytes())
     assert looks_like("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF")
     assert looks_like("audio/ogg", b"OggS\x00\x02")
     assert looks_like("video/mp4", b"\x00\x00\x00\x18ftypmp42")
@@ -382,7 +382,7 @@ def test_a_file_is_only_served_when_its_first_bytes_fit_its_type() -> None:
 
 
 def test_the_kind_of_each_attachment_and_of_a_location() -> None:
-    from bot.media import describe, kinds
+    from bot.core.media import describe, kinds
 
     entries = [{"url": "u", "type": "audio/ogg; codecs=opus"}, {"url": "u", "type": "image/jpeg"},
                {"kind": "location", "latitude": "1", "longitude": "2"}]
@@ -392,9 +392,9 @@ def test_the_kind_of_each_attachment_and_of_a_location() -> None:
 
 
 def test_a_caption_is_routed_by_the_nlu_then_the_keywords_then_the_choices_it_names() -> None:
-    from bot.engine import Incoming, Interpretation, State
-    from bot.flows import load_flows
-    from bot.media import route
+    from bot.core.engine import Incoming, Interpretation, State
+    from bot.core.flows import load_flows
+    from bot.core.media import route
 
     flows = load_flows(Path(__file__).resolve().parent.parent / "flows")
     letter = Incoming("c'est cette lettre", "whatsapp", 1, media=("image",))

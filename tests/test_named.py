@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.flows import load_flows
-from bot.nlu_client import NluClient
-from bot.text import normalize
+from bot.adapters.nlu import NluClient
+from bot.core.flows import load_flows
+from bot.core.text import normalize
 from tests import named
 from tests.conftest import ROOT, RasaServer
 

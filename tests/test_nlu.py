@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.nlu_client import INTENTS, NluClient
-from bot.text import normalize
+from bot.adapters.nlu import INTENTS, NluClient
+from bot.core.text import normalize
 from tests.conftest import MODEL, ROOT, RasaServer
 
 RASA = ROOT / ".venv-nlu" / "bin" / "rasa"

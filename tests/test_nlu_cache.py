@@ -1,4 +1,4 @@
-"""The NLU result cache: repeated texts are not sent to Rasa again (bot.nlu_client)."""
+"""The NLU result cache: repeated texts are not sent to Rasa again (bot.adapters.nlu)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.errors import NluUnavailable
-from bot.nlu_client import NluClient, NluResult, ResultCache
+from bot.adapters.nlu import NluClient, NluResult, ResultCache
+from bot.core.errors import NluUnavailable
 from tests.conftest import RasaServer
 
 

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import engine, naming, pipeline
-from bot.engine import ActionResult, Incoming, Outcome, State, respond
-from bot.errors import NluUnavailable
-from bot.flows import Flows, load_flows
-from bot.flows_check import check_dir
-from bot.nlu_client import NluResult
+from bot.adapters.nlu import NluResult
+from bot.core import engine, naming
+from bot.core.engine import ActionResult, Incoming, Outcome, State, respond
+from bot.core.errors import NluUnavailable
+from bot.core.flows import Flows, load_flows
+from bot.core.flows_check import check_dir
+from bot.services import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS_DIR = ROOT / "flows"
@@ -358,7 +359,7 @@ def test_flows_check_reports_a_word_that_names_two_workshops_but_not_two_session
     ("please take me off the workshop list", "workshop_cancel"),
 ])
 def test_a_cancellation_needs_a_cancelling_word(text: str, intent: str) -> None:
-    from bot.engine import Interpretation, by_names
+    from bot.core.engine import Interpretation, by_names
 
     flows = load_flows(FLOWS_DIR)
     assert by_names(Interpretation("workshop_cancel", 0.99, "nlu"), text, flows).intent == intent

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot import standing
-from bot.engine import Incoming, Interpretation, OptIn, OptOut, State, interpret, respond
-from bot.flows import Flows, load_flows
+from bot.core import standing
+from bot.core.engine import Incoming, Interpretation, OptIn, OptOut, State, interpret, respond
+from bot.core.flows import Flows, load_flows
 from tests.conftest import Phone, rows
 from tests.test_engine import SATURDAY_NIGHT
 

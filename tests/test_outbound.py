@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from bot import outbound
-from bot.dev import OPTED_OUT_KEY, SENT_KEY
-from bot.models import Message, utcnow
+from bot.adapters import outbox as outbound
+from bot.adapters.models import Message, utcnow
+from bot.web.dev import OPTED_OUT_KEY, SENT_KEY
 from tests.conftest import ROOT, rows, run_worker_burst, wait_for, worker_env
 
 
@@ -71,7 +71,7 @@ def test_a_person_who_texted_stop_is_not_retried(live: Any, redis_client: Any) -
 
 
 def test_an_undelivered_message_shows_the_error(live: Any, redis_client: Any) -> None:
-    from bot.dev import FAIL_KEY
+    from bot.web.dev import FAIL_KEY
 
     app, _server = live
     redis_client.sadd(FAIL_KEY, "+32470001238")

@@ -1,11 +1,11 @@
-"""GSM-7 conversion and SMS segment counting (bot.sms): pure, no I/O."""
+"""GSM-7 conversion and SMS segment counting (bot.core.sms): pure, no I/O."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sms import is_gsm7, prepare, segment_info, to_gsm7
+from bot.core.sms import is_gsm7, prepare, segment_info, to_gsm7
 
 FRENCH_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZàâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ"
 FRENCH_PUNCTUATION = " .,;:!?'’‘\"«»“”…–—-()/\n\u00a0\u202f0123456789%€"

@@ -1,4 +1,4 @@
-"""Typos mended before the NLU reads a message (bot.spelling), never in a crisis word."""
+"""Typos mended before the NLU reads a message (bot.core.spelling), never in a crisis word."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot import pipeline, spelling
-from bot.flows import Flows, load_flows
+from bot.core import spelling
+from bot.core.flows import Flows, load_flows
+from bot.services import pipeline
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
 

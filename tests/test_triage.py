@@ -1,4 +1,4 @@
-"""Crisis triage (bot.triage): the lexicon, figures of speech, the NLU, and the held-out set."""
+"""Crisis triage (bot.core.triage): the lexicon, figures of speech, the NLU, and the held-out set."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.flows import FlowError
-from bot.nlu_client import NluClient
-from bot.text import normalize
-from bot.triage import URGENT_MIN_CONFIDENCE, Lexicon, Triage, assess, load_lexicon
+from bot.adapters.nlu import NluClient
+from bot.core.flows import FlowError
+from bot.core.text import normalize
+from bot.core.triage import URGENT_MIN_CONFIDENCE, Lexicon, Triage, assess, load_lexicon
 from tests.conftest import ROOT, RasaServer
 
 LEXICON = ROOT / "flows" / "crisis.yml"
@@ -168,9 +168,9 @@ def test_when_the_nlu_alone_says_urgent_and_the_triage_does_not_the_reason_says_
 
 
 def test_a_case_the_nlu_alone_would_flag_goes_to_a_person_with_that_reason() -> None:
-    from bot import pipeline
-    from bot.engine import Interpretation
-    from bot.flows import load_flows
+    from bot.core.engine import Interpretation
+    from bot.core.flows import load_flows
+    from bot.services import pipeline
 
     flows = load_flows(ROOT / "flows")
     meaning = pipeline._triage("il y a 3 ans on dormait dehors", Interpretation("urgent", 1.0, "nlu"), flows)
@@ -495,9 +495,9 @@ def test_the_reason_fits_in_cases_reason_and_keeps_the_first_hits(lexicon: Lexic
                                   "je vous dis adieu, prenez soin de vous"])
 def test_a_new_kind_of_crisis_is_caught_inside_a_flow_and_after_opt_out(
         text: str, step: str | None, opted_out: bool) -> None:
-    from bot import pipeline
-    from bot.engine import Incoming, State
-    from bot.flows import load_flows
+    from bot.core.engine import Incoming, State
+    from bot.core.flows import load_flows
+    from bot.services import pipeline
 
     flows = load_flows(ROOT / "flows")
     meaning, _ = pipeline.understand(None, flows, State(lang="fr", step=step), Incoming(text, opted_out=opted_out))

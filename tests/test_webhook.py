@@ -204,7 +204,7 @@ def test_a_whatsapp_sender_keeps_accents_and_sms_gets_gsm7(app: Any) -> None:
 
 
 def test_every_sms_reply_records_its_segment_count(app: Any, phone: Phone) -> None:
-    from bot.sms import segment_info
+    from bot.core.sms import segment_info
 
     phone.text("1")
     body, segments, encoding = rows(app, "SELECT body, segments, encoding FROM messages WHERE direction = 'out'")[0]
@@ -253,7 +253,7 @@ def test_a_thread_held_by_a_social_worker_gets_no_bot_answer(app: Any, phone: Ph
     phone.text("bonjour")
     from sqlalchemy import update
 
-    from bot.models import Contact, User
+    from bot.adapters.models import Contact, User
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         worker = User(email="as@cpas.example", name="Aicha", password_hash="x")
@@ -267,7 +267,7 @@ def test_a_thread_held_by_a_social_worker_gets_no_bot_answer(app: Any, phone: Ph
 # --- status callbacks -----------------------------------------------------------------------
 
 def _outbound(app: Any, sid: str, status: str = "queued") -> int:
-    from bot.models import Contact, Message
+    from bot.adapters.models import Contact, Message
 
     with app.extensions["relais.services"].sessions() as session, session.begin():
         contact = Contact(address="+32470000077", channel="sms", pseudonym="c-test")

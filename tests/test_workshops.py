@@ -24,10 +24,10 @@ import yaml
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from bot import workshops
-from bot.dev import SENT_KEY
-from bot.flows import Flows, load_flows
-from bot.models import Contact, Reminder, Signup
+from bot.adapters.models import Contact, Reminder, Signup
+from bot.core.flows import Flows, load_flows
+from bot.services import workshops
+from bot.web.dev import SENT_KEY
 from tests.conftest import (
     BRUSSELS,
     ROOT,
@@ -667,7 +667,7 @@ def test_staff_see_the_workshops_and_who_is_signed_up_in_order(people: People) -
     assert log_in(client).status_code == 302
     import re
 
-    from bot import workshop_views
+    from bot.web import workshops as workshop_views
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(workshop_views, "utcnow", lambda: MONDAY)  # the fixed dates stay upcoming
@@ -709,7 +709,7 @@ def test_the_centre_sample_workshops_load_with_their_texts() -> None:
 
 
 def test_texts_sent_outside_a_conversation_fit_in_three_sms() -> None:
-    from bot import sms
+    from bot.core import sms
 
     flows, now = load_flows(ROOT / "flows"), local("2026-12-01 10:00")
     for item in flows.workshops.values():
@@ -722,7 +722,7 @@ def test_texts_sent_outside_a_conversation_fit_in_three_sms() -> None:
 
 
 def test_after_an_offer_oui_answers_it_even_from_an_open_yes_no_question(fixed_flows: Flows) -> None:
-    from bot.engine import State
+    from bot.core.engine import State
 
     asking = State(lang="fr", step="workshop_confirm", data={"workshop": THURSDAY_2PM})
     assert workshops.ready_for_offer_answer(asking, fixed_flows) == State(lang="fr")

@@ -15,9 +15,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import hours, oncall, outbound
-from bot.errors import TransportError
-from bot.models import Alert, Case, Contact, Message, utcnow
+from bot.adapters import outbox as outbound
+from bot.adapters.models import Alert, Case, Contact, Message, utcnow
+from bot.core import hours, oncall
+from bot.core.errors import TransportError
 from worker.jobs import _app
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def _send_alert(app: Flask, sessions: sessionmaker[Session], case_id: int, kind:
                 person: oncall.Person) -> None:
     """Send one alert of this kind for this case; a rerun after a crash sends it again only if
     it may never have left (better a duplicate than a missed crisis)."""
-    from bot import twilio_client
+    from bot.adapters import twilio_api as twilio_client
     from worker.jobs import _settings
 
     with sessions() as session:
@@ -170,7 +171,7 @@ def _answer_orphans(sessions: Any, before: datetime) -> list[tuple[int | None, i
     to people who texted STOP) and an open case, so that a person does. The conditional
     UPDATE makes two sweepers handle a message once. Returns (case id, reply id) pairs.
     """
-    from bot.pipeline import SAFE_REPLY, new_reference
+    from bot.services.pipeline import SAFE_REPLY, new_reference
 
     done: list[tuple[int | None, int | None]] = []
     with sessions() as session:

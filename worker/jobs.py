@@ -9,8 +9,8 @@ from functools import lru_cache
 import requests
 from flask import Flask
 
-from bot.errors import TransportError
-from bot.models import Contact, Message
+from bot.adapters.models import Contact, Message
+from bot.core.errors import TransportError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def send_message(message_id: int) -> str:
     """Send one outbox message through Twilio; a message is never sent twice."""
     app = _app()
     with app.app_context():
-        from bot import twilio_client
+        from bot.adapters import twilio_api as twilio_client
 
         sessions = app.extensions["relais.services"].sessions
         with sessions() as session, session.begin():

@@ -17,4 +17,4 @@ class RelaisWorker(Worker):
         _app()
         import twilio.rest.api.v2010.account.message  # noqa: F401
 
-        import bot.twilio_client  # noqa: F401 - twilio.rest takes ~100 ms to import: once, here
+        import bot.adapters.twilio_api  # noqa: F401 - twilio.rest takes ~100 ms to import: once, here

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from bot import outbound, workshops
-from bot.models import utcnow
+from bot.adapters import outbox as outbound
+from bot.adapters.models import utcnow
+from bot.services import workshops
 from worker.jobs import _app
 
 log = logging.getLogger(__name__)
 
 
 def send_reminder(reminder_id: int) -> str:
-    """Do a due reminder once (see bot.workshops.run_reminder), then hand its message to the sender."""
+    """Do a due reminder once (see bot.services.workshops.run_reminder), then hand its message to the sender."""
     app = _app()
     with app.app_context():
         services = app.extensions["relais.services"]

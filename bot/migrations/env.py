@@ -1,11 +1,11 @@
-"""Alembic environment: migrations run against the URL that bot.db.upgrade passes."""
+"""Alembic environment: migrations run against the URL that bot.adapters.db.upgrade passes."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from bot.db import make_engine
-from bot.models import Base
+from bot.adapters.db import make_engine
+from bot.adapters.models import Base
 
 config = context.config
 engine = make_engine(config.get_main_option("sqlalchemy.url") or "")

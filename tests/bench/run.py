@@ -43,7 +43,7 @@ WEB = f"http://127.0.0.1:{WEB_PORT}"
 NLU = f"http://127.0.0.1:{NLU_PORT}"
 PEER = f"http://127.0.0.1:{PEER_PORT}"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-SENT_KEY = "relais:dev:sent"  # bot/dev.py: what the local fake Twilio accepted
+SENT_KEY = "relais:dev:sent"  # bot/web/dev.py: what the local fake Twilio accepted
 EMAIL = "bench@relais.invalid"
 MENU_CYCLE = ["menu", "1", "menu", "2", "menu", "3", "retour", "aide"]  # digits and keywords only
 
@@ -166,9 +166,9 @@ def flows_dir(now: datetime) -> tuple[Path, str]:
     The webhook uses the real clock: when the centre is open now (or nobody is on call), run on
     a copy under var/bench/flows with a closure today, so that the on-call SMS goes out.
     """
-    from bot import hours
-    from bot.flows import load_flows
-    from bot.oncall import on_call
+    from bot.core import hours
+    from bot.core.flows import load_flows
+    from bot.core.oncall import on_call
 
     real = ROOT / "flows"
     flows = load_flows(real)
@@ -197,7 +197,7 @@ def reset_postgres(url: str) -> None:
     """Drop every table of the bench's PostgreSQL database (never point it at real data)."""
     from sqlalchemy import text
 
-    from bot import db
+    from bot.adapters import db
 
     engine = db.make_engine(url)
     with engine.begin() as connection:

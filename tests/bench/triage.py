@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bot import triage
+from bot.core import triage
 from tests.bench.run import ROOT, crises, free_texts, summary
 
 TARGET_P50_MS = 2.0

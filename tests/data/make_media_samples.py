@@ -1,4 +1,4 @@
-"""Write the dev fake's sample media to bot/static/dev/: a photo of a letter, a voice message, a PDF.
+"""Write the dev fake's sample media to bot/web/static/dev/: a photo of a letter, a voice message, a PDF.
 
 Run once from the repository's root (`.venv/bin/python tests/data/make_media_samples.py`);
 the files are committed. Pure Python, nothing downloaded.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.models
+import bot.adapters.models
 
 revision = '0001'
 down_revision = None
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=2), nullable=True),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('last_inbound_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('last_inbound_at', bot.adapters.models.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('address')
     )
@@ -59,9 +59,9 @@ def upgrade() -> None:
     sa.Column('needs_review', sa.Boolean(), nullable=False),
     sa.Column('review_reason', sa.String(length=64), nullable=True),
     sa.Column('in_reply_to_id', sa.Integer(), nullable=True),
-    sa.Column('processed_at', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('processed_at', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.ForeignKeyConstraint(['in_reply_to_id'], ['messages.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -78,8 +78,8 @@ def upgrade() -> None:
     sa.Column('priority', sa.String(length=8), nullable=False),
     sa.Column('reason', sa.String(length=255), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('opened_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('escalated_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('escalated_at', bot.adapters.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.models
+import bot.adapters.models
 
 revision = '0002'
 down_revision = '0001'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('session_token', sa.String(length=64), nullable=True),
     sa.Column('api_token_hash', sa.String(length=64), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('api_token_hash'),
     sa.UniqueConstraint('email'),
@@ -44,8 +44,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('sid', sa.String(length=64), nullable=True),
     sa.Column('error_code', sa.Integer(), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', bot.adapters.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('case_id', 'kind')
@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.String(length=255), nullable=True),
-    sa.Column('at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -84,8 +84,8 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reference', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('claimed_by_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('claimed_at', bot.models.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('closed_at', bot.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', bot.adapters.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('closed_at', bot.adapters.models.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('outcome', sa.String(length=255), nullable=True))
         batch_op.create_unique_constraint('uq_cases_reference', ['reference'])
         batch_op.create_foreign_key('fk_cases_claimed_by_id_users', 'users', ['claimed_by_id'], ['id'])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.models
+import bot.adapters.models
 
 revision = '0003'
 down_revision = '0002'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('seats', sa.Integer(), nullable=False),
     sa.Column('taken', sa.Integer(), nullable=False),
-    sa.Column('starts_at', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('updated_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('flow_versions',
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('sha', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('comment', sa.String(length=255), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -47,12 +47,12 @@ def upgrade() -> None:
     sa.Column('workshop_key', sa.String(length=64), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('waiting_since', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('offered_at', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('offer_expires_at', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('cancelled_at', bot.models.UTCDateTime(), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('waiting_since', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('offered_at', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('offer_expires_at', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('cancelled_at', bot.adapters.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.ForeignKeyConstraint(['workshop_key'], ['workshops.key'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -67,11 +67,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('signup_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('due_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('due_at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
-    sa.Column('done_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', bot.adapters.models.UTCDateTime(), nullable=False),
+    sa.Column('done_at', bot.adapters.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ),
     sa.ForeignKeyConstraint(['signup_id'], ['signups.id'], ),
     sa.PrimaryKeyConstraint('id'),

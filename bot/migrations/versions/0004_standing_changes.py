@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.models
+import bot.adapters.models
 
 revision = '0004'
 down_revision = '0003'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('change', sa.String(length=8), nullable=False),
     sa.Column('via', sa.String(length=16), nullable=False),
-    sa.Column('at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('at', bot.adapters.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], ),
     sa.PrimaryKeyConstraint('id')

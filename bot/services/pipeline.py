@@ -1,0 +1,429 @@
+"""The inbound path: store first, then understand, answer and record, exactly once per sid.
+
+Used by the webhook and by the simulator. Everything outside (database, state store,
+NLU, clock, flows) comes in through `Services`, so the simulator can swap the parts
+that must not touch production.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+import phonenumbers
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters import metrics
+from bot.adapters.models import Case, Contact, Message, StandingChange, utcnow
+from bot.adapters.nlu import NluClient, NluResult
+from bot.core import engine, fallback, media, sms, triage
+from bot.core.engine import Incoming, Interpretation, Labelled, OpenCase, OptIn, OptOut, State
+from bot.core.errors import NluUnavailable
+from bot.core.flows import Flows
+from bot.core.privacy import pseudonym
+from bot.core.spelling import Speller
+from bot.core.text import clean, strip_accents, without_greeting
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_BODY = 10_000
+REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
+REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
+# Two intents whose confidences are closer than this are a close call: the bot asks which one
+# is meant instead of guessing. DIET's confidences are nearly always 1.0 or near 0, so the
+# margin is wide. Measured on nlu/eval/intents.yml, clean and noisy (716 readings, 2026-12-01):
+# 0.9 asks for 11 of the 44 misreads (the right intent is one of the two choices in 8) and
+# for 8 of the 672 right readings; 0.5 asks for 6 misreads (4) and 6 right readings.
+CLOSE_CALL_MARGIN = 0.9
+# Words of address after a greeting ("bonjour madame,"): set aside with it before the NLU.
+ADDRESS_WORDS = frozenset({"madame", "monsieur", "mme", "mr", "mevrouw", "meneer", "madam", "sir", "mrs"})
+SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
+              "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
+
+
+class StateStore(Protocol):
+    def load(self, contact_id: int) -> State: ...
+    def save(self, contact_id: int, state: State) -> None: ...
+
+
+@dataclass
+class Services:
+    """The outside parts the inbound path uses."""
+
+    sessions: sessionmaker[Session]
+    states: StateStore
+    nlu: NluClient | None
+    flows: Callable[[], Flows]
+    clock: Callable[[], datetime]
+    pseudonym_key: str
+    escalate: Callable[[int, str], None] | None = None  # None: nothing leaves (simulator)
+    # the database actions of a flow (workshop sign-ups) for one contact; None: none available
+    effects: Callable[[int, Flows], engine.Effects] | None = None
+    counted: bool = True  # False for scratch runs (simulator, preview, flow tests): not in /metrics
+
+
+@dataclass(frozen=True)
+class InboundForm:
+    """The fields of Twilio's inbound request that Relais uses."""
+
+    sid: str
+    address: str
+    body: str
+    num_media: int = 0
+    media: tuple[dict[str, str], ...] = ()
+    opt_out_type: str = ""  # Twilio's OptOutType (STOP, START, HELP) when its opt-out handling acts
+
+    @property
+    def channel(self) -> str:
+        """'whatsapp' for whatsapp:+... senders, else 'sms'."""
+        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+
+    @property
+    def country(self) -> str | None:
+        """The sender's country code from the number (BE, FR, ...), or None."""
+        number = self.address.removeprefix("whatsapp:")
+        try:
+            return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+        except phonenumbers.NumberParseException:
+            return None
+
+
+class BadRequest(ValueError):
+    """The request lacks what is needed to answer anyone."""
+
+
+def parse_form(form: Mapping[str, str]) -> InboundForm:
+    """Read Twilio's form fields; raise BadRequest when there is no sender."""
+
+    def get(name: str) -> str:
+        # PostgreSQL text cannot hold NUL: keep a visible trace of it instead.
+        return str(form.get(name) or "").replace("\x00", "\ufffd")
+
+    address = str(get("From") or "").strip()
+    if not address:
+        raise BadRequest("no From")
+    sid = str(get("MessageSid") or get("SmsMessageSid") or "").strip()[:64] or f"local-{uuid.uuid4().hex}"
+    try:
+        num_media = max(0, min(int(get("NumMedia") or 0), 10))
+    except ValueError:
+        num_media = 0
+    attachments = tuple(
+        {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
+        for i in range(num_media)
+    )
+    location = media.location_of(form)  # WhatsApp: Latitude, Longitude, Address, Label
+    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media,
+                       attachments + ((location,) if location else ()), get("OptOutType").strip().upper()[:16])
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An inbound message once committed, with what the rest of the path needs of its contact."""
+
+    message_id: int
+    contact_id: int
+    is_new: bool
+    owned: bool = False
+    language: str | None = None
+    reference: str | None = None  # the open case's, if any
+    opted_out: bool = False
+
+
+def handle_inbound(svc: Services, form: InboundForm) -> list[str]:
+    """Store the message, then answer it once; a duplicate sid gets the first answer again."""
+    stored = _store(svc, form)
+    if not stored.is_new:
+        return _replay(svc, stored.message_id)
+    try:
+        return _process(svc, form, stored)
+    except Exception:
+        log.exception("inbound message %s could not be processed; safe reply sent", stored.message_id)
+        return _safe_reply(svc, form, stored)
+
+
+def _store(svc: Services, form: InboundForm) -> Stored:
+    """Commit the message (and a new contact) in one transaction, before anything else."""
+    for _attempt in range(3):
+        with svc.sessions() as session:
+            contact = session.scalars(select(Contact).where(Contact.address == form.address)).one_or_none()
+            case = None
+            if contact is None:
+                contact = _new_contact(svc, form)
+                session.add(contact)
+            else:  # a new contact has no case yet: no query
+                case = _open_case(session, contact.id)
+            message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
+                              body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
+                              media=list(form.media) or None, status="received")
+            session.add(message)
+            contact.last_inbound_at = utcnow()
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = session.scalars(select(Message).where(Message.sid == form.sid)).one_or_none()
+                if existing is not None:
+                    log.info("duplicate inbound %s", existing.id)
+                    return Stored(existing.id, existing.contact_id, False)
+                continue  # the same new person's other message created the contact first
+            log.info("inbound %s stored for contact %s (%s)", message.id, contact.pseudonym, form.channel)
+            return Stored(message.id, contact.id, True, contact.owner_id is not None, contact.language,
+                          case.reference if case else None, contact.opted_out)
+    raise RuntimeError("inbound message could not be stored")
+
+
+def _new_contact(svc: Services, form: InboundForm) -> Contact:
+    return Contact(address=form.address, channel=form.channel, country=form.country,
+                   pseudonym=pseudonym(form.address, svc.pseudonym_key))
+
+
+def get_or_create_contact(svc: Services, session: Session, form: InboundForm) -> Contact:
+    """The contact at form's address, created (and committed) when new."""
+    query = select(Contact).where(Contact.address == form.address)
+    contact = session.scalars(query).one_or_none()
+    if contact:
+        return contact
+    contact = _new_contact(svc, form)
+    session.add(contact)
+    try:
+        session.commit()
+    except IntegrityError:  # the same new person's other message won the race
+        session.rollback()
+        return session.scalars(query).one()
+    return contact
+
+
+def _replay(svc: Services, message_id: int) -> list[str]:
+    deadline = time.monotonic() + REPLAY_WAIT
+    while True:
+        with svc.sessions() as session:
+            message = session.get(Message, message_id)
+            if message is not None and message.processed_at is not None:
+                replies = session.scalars(select(Message.body).where(Message.in_reply_to_id == message_id)
+                                          .order_by(Message.id))
+                return list(replies)
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(0.05)
+
+
+def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
+    flows = svc.flows()
+    message_id, contact_id = stored.message_id, stored.contact_id
+    state = svc.states.load(contact_id)
+    if state.lang is None and stored.language:
+        state = engine.State(lang=stored.language, lang_locked=True)
+    incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
+                        reference=stored.reference or new_reference(), opted_out=stored.opted_out,
+                        opt_out_type=form.opt_out_type, message_id=message_id,
+                        media=media.kinds(form.media, form.num_media))
+    meaning, review = understand(svc.nlu, flows, state, incoming, message_id, svc.counted)
+    if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
+        _record(svc, form, message_id, contact_id, None, [], review=review)
+        return []
+    effects = svc.effects(contact_id, flows) if svc.effects else None
+    outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
+    outcome = media.acknowledge(outcome, incoming, flows, svc.clock())  # a person looks at what was sent
+    replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
+                      reference=incoming.reference, known_language=stored.language)
+    svc.states.save(contact_id, outcome.state)
+    return replies
+
+
+def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
+    """Safety first: the crisis lexicon and the NLU's urgent intent decide before any flow."""
+    if flows.crisis is None or not text:
+        return meaning
+    from_nlu = meaning.source == "nlu"
+    verdict = triage.assess(text, flows.crisis, meaning.intent if from_nlu else None,
+                            meaning.confidence if from_nlu else 0.0)
+    if verdict.priority == "urgent":
+        return Interpretation("urgent", meaning.confidence if from_nlu else 1.0, meaning.source,
+                              goto="urgent", language=meaning.language, reason=verdict.reason)
+    if meaning.intent == "urgent" and meaning.goto is None:
+        # the NLU or the keywords say urgent but the triage does not confirm it: a person looks
+        return replace(meaning, goto=flows.human,
+                       reason=verdict.reason or f"to check: {meaning.source} urgent ({meaning.confidence:.2f})")
+    return meaning
+
+
+def understand(nlu: NluClient | None, flows: Flows, state: State, incoming: Incoming,
+               message_id: int = 0, counted: bool = False) -> tuple[Interpretation, str | None]:
+    """What a message means: menu and keywords, else the NLU (or its fallback) and the words of the
+    lists (procedures, workshops: `engine.by_names`), then the triage.
+
+    Returns the meaning and, when the NLU could not answer, why the message needs a review.
+    """
+    meaning, review = engine.interpret(state, incoming, flows), None
+    if meaning is None:
+        meaning, review = _free_text(nlu, incoming.text, flows, message_id, counted)
+        meaning = engine.by_names(meaning, incoming.text, flows)  # "ameli": the words of the lists
+    return _triage(incoming.text, media.route(meaning, incoming, flows, state), flows), review
+
+
+def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
+               counted: bool) -> tuple[Interpretation, str | None]:
+    if nlu is not None:
+        try:
+            started = time.perf_counter()
+            result = nlu.parse(for_nlu(text, flows, nlu.speller), message_id=str(message_id))
+            if counted:
+                metrics.NLU_SECONDS.observe(time.perf_counter() - started)
+            return Interpretation(result.intent, result.confidence, "nlu",
+                                  alternatives=_close_call(result, flows)), None
+        except NluUnavailable as exc:
+            if counted:
+                metrics.NLU_FAILURES.inc()
+            log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
+    intent, confidence = fallback.classify(text, flows)
+    return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
+
+
+def for_nlu(text: str, flows: Flows, speller: Speller | None = None) -> str:
+    """The text as the NLU reads it best: a leading greeting set aside, lower case, no accents,
+    typos mended (never in a crisis word: "pendre" must not become "prendre")."""
+    text = strip_accents(without_greeting(text, _greetings(flows))).lower()
+    if speller is None:
+        return text
+    return speller.text(text, keep=flows.crisis.crisis_words if flows.crisis else frozenset())
+
+
+def _greetings(flows: Flows) -> frozenset[str]:
+    """The one-word greetings of the flows' greet intent, and words of address."""
+    route = flows.intents.get("greet")
+    words = {w for ws in route.keywords.values() for w in ws if " " not in w} if route else set()
+    return frozenset(words) | ADDRESS_WORDS
+
+
+def _close_call(result: NluResult, flows: Flows) -> tuple[str, ...]:
+    """The two best intents when they are too close to call and both can be offered, else ()."""
+    if result.runner_up is None or result.intent == "urgent":
+        return ()
+    second, confidence = result.runner_up
+    pair = (result.intent, second)
+    if result.confidence - confidence >= CLOSE_CALL_MARGIN or not engine.can_ask_between(pair, flows):
+        return ()
+    return pair
+
+
+def new_reference() -> str:
+    """A short reference a person can read out on the phone: no 0/O, 1/I look-alikes."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _open_case(session: Session, contact_id: int) -> Case | None:
+    query = select(Case).where(Case.contact_id == contact_id, Case.status == "open").order_by(Case.id.desc())
+    return session.scalars(query).first()
+
+
+def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
+            outcome: engine.Outcome | None, replies: list[str], review: str | None,
+            reference: str = "", known_language: str | None = None) -> list[str]:
+    prepared = [sms.prepare(text, form.channel) for text in replies]
+    escalate: list[tuple[int, str]] = []
+    values: dict[str, object] = {"processed_at": utcnow(), "status": "processed"}
+    if review:
+        values.update(needs_review=True, review_reason=review)
+    if outcome is not None:
+        values.update(intent=outcome.intent, confidence=outcome.confidence, understood_by=outcome.source,
+                      language=outcome.language, priority=outcome.priority)
+    with svc.sessions() as session, session.begin():
+        # by id, without loading the rows: one UPDATE for the message, one for the contact if needed
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        if outcome is not None and outcome.actions:
+            contact, message = session.get(Contact, contact_id), session.get(Message, message_id)
+            assert message is not None and contact is not None
+            contact.language = outcome.language
+            escalate = _apply_actions(session, outcome.actions, contact, message, reference, svc.clock())
+        elif outcome is not None and outcome.language != known_language:
+            session.execute(update(Contact).where(Contact.id == contact_id).values(language=outcome.language))
+        for body in prepared:
+            info = sms.segment_info(body)
+            session.add(Message(contact_id=contact_id, direction="out", channel=form.channel,
+                                body=body, status="replied", source="bot", in_reply_to_id=message_id,
+                                segments=info.segments if form.channel == "sms" else None,
+                                encoding=info.encoding if form.channel == "sms" else None))
+    for case_id, priority in escalate:
+        _escalate(svc, case_id, priority)
+    if svc.counted:
+        metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
+    log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
+             outcome.intent if outcome else None, outcome.source if outcome else "silent", len(prepared))
+    return prepared
+
+
+def _apply_actions(session: Session, actions: list[object], contact: Contact, message: Message,
+                   reference: str, now: datetime) -> list[tuple[int, str]]:
+    """Apply the engine's actions in the message's transaction; return the cases to escalate."""
+    escalate = []
+    for action in actions:
+        if isinstance(action, OpenCase):
+            case = _open_case(session, contact.id)
+            if case is None:
+                case = Case(contact_id=contact.id, message_id=message.id, priority=action.priority,
+                            reason=action.reason[:255], reference=reference or new_reference(),
+                            opened_at=now)
+                session.add(case)
+            elif action.priority == "urgent" and case.priority != "urgent":
+                # a waiting case becomes urgent: it is escalated again, as urgent
+                case.priority, case.reason, case.escalated_at = "urgent", action.reason[:255], None
+                case.opened_at = now
+            else:
+                # the person's answers (talk flow) complete a waiting normal case; no new alert
+                if case.priority == action.priority == "normal":
+                    case.reason = action.reason[:255]
+                continue
+            session.flush()
+            escalate.append((case.id, case.priority))
+        elif isinstance(action, OptOut | OptIn):
+            _change_standing(session, contact, message, action)
+        elif isinstance(action, Labelled):
+            # the person said what their earlier message meant: a labelled example for review
+            session.execute(update(Message).where(Message.id == action.message_id, Message.contact_id == contact.id)
+                            .values(needs_review=True, review_reason=f"close_call:{action.intent}"[:64]))
+    return escalate
+
+
+def _change_standing(session: Session, contact: Contact, message: Message, action: OptOut | OptIn) -> None:
+    """Opt the person out or back in, and record the change with the message that caused it."""
+    opted_out = isinstance(action, OptOut)
+    if contact.opted_out == opted_out:
+        return
+    contact.opted_out = opted_out
+    session.add(StandingChange(contact_id=contact.id, message_id=message.id,
+                               change="opt_out" if opted_out else "opt_in", via=action.via))
+    log.info("contact %s %s (%s) by inbound %s", contact.pseudonym,
+             "opted out" if opted_out else "opted in", action.via, message.id)
+
+
+def _escalate(svc: Services, case_id: int, priority: str) -> None:
+    """Hand a committed case to the worker; when Redis is down the sweeper does it later."""
+    if svc.escalate is None:
+        return
+    try:
+        svc.escalate(case_id, priority)
+    except Exception as exc:  # noqa: BLE001 - the case is safe in SQL; the sweeper retries
+        log.warning("case %s not enqueued (%s): the sweeper will", case_id, exc.__class__.__name__)
+
+
+def _safe_reply(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
+    """The bot could not answer: say a person will read it, and open a case so one does."""
+    language = stored.language or "fr"
+    outcome = engine.Outcome(State(lang=language), [SAFE_REPLY],
+                             [OpenCase("normal", "the bot could not answer this message (processing error)")],
+                             None, 0.0, "normal", language, "error")
+    try:
+        return _record(svc, form, stored.message_id, stored.contact_id, outcome, [SAFE_REPLY],
+                       review="processing_error", reference=stored.reference or new_reference(),
+                       known_language=stored.language)
+    except Exception:
+        log.exception("could not record the safe reply to inbound %s", stored.message_id)
+        return [sms.prepare(SAFE_REPLY, form.channel)]
