@@ -70,6 +70,7 @@ db: venv
 lint: venv
 	$(VENV)/bin/ruff check bot worker tests
 	$(VENV)/bin/mypy bot worker
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) $(NLU_VENV) nlu/models var
