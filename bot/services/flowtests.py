@@ -162,7 +162,7 @@ def _test(raw: _Node, file: str, default_name: str) -> FlowTest:
         raise FlowTestError(file, raw.line, "the test needs 'at': the date and time of the "
                                             "conversation, like \"2026-11-28 23:10\"")
     return FlowTest(
-        file=file, line=raw.line, name=_text(raw, "name", file) or default_name,
+        file=file, line=raw.line or 1, name=_text(raw, "name", file) or default_name,
         at=_moment(raw, file), channel=channel, language=_text(raw, "language", file),
         number=_text(raw, "from", file) or DEFAULT_NUMBER,
         max_segments=int(max_segments) if max_segments else None,
@@ -189,7 +189,7 @@ def _turn(raw: Any, file: str) -> Turn:
     if not media.isdigit():
         raise FlowTestError(file, _key_line(raw, "media"), "'media' is the number of photos sent, like 1, "
                             f"or one of: {', '.join(MEDIA_KINDS)}")
-    return Turn(media_kind=kind, line=raw.line, send=_text(raw, "send", file) or "",
+    return Turn(media_kind=kind, line=raw.line or 1, send=_text(raw, "send", file) or "",
                 expect=_texts(raw, "expect", file), expect_not=_texts(raw, "expect_not", file),
                 actions=actions, step=_text(raw, "step", file),
                 at=_moment(raw, file) if "at" in raw else None, media=int(media))
@@ -208,7 +208,7 @@ def _did_you_mean(word: Any, options: tuple[str, ...]) -> str:
 
 
 def _key_line(raw: _Node, key: Any) -> int:
-    return raw.key_lines.get(str(key), raw.line)
+    return raw.key_lines.get(str(key), raw.line or 1)
 
 
 def _text(raw: _Node, key: str, file: str) -> str | None:

@@ -56,6 +56,7 @@ class Budget:
     _values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def run(self) -> None:
+        """Record every reply and text over the SMS limit, and every UCS-2 character."""
         self._ucs2()
         limit = self.check.max_segments
         over_alone: set[str] = set()

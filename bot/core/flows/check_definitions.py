@@ -15,6 +15,7 @@ ONCALL_FILE = "oncall.yml"
 
 
 def check_definitions(check: Check) -> None:
+    """A step, text or intent defined twice; start or human set in two files."""
     for section in ("steps", "texts", "intents"):
         where: dict[str, str] = {}
         for file, doc in check.docs.items():
@@ -32,6 +33,7 @@ def check_definitions(check: Check) -> None:
 
 
 def check_actions(check: Check) -> None:
+    """A do: whose results: miss one of its results or list one it never gives."""
     for file, doc, name, raw in raw_steps(check.docs):
         do = raw.get("do")
         results = raw.get("results") or {}
@@ -49,6 +51,7 @@ def check_actions(check: Check) -> None:
 
 
 def check_oncall(check: Check) -> None:
+    """A rota line or closed_days naming someone who is not under people."""
     doc = check.docs.get(ONCALL_FILE)
     if doc is None:
         return

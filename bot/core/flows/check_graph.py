@@ -27,6 +27,7 @@ class Graph:
     budget: Budget
 
     def run(self) -> None:
+        """Record every reference, reachability, dead-end and chain problem."""
         self._references()
         self._reachable()
         self._dead_ends()

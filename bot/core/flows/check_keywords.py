@@ -29,6 +29,7 @@ class Keywords:
     flows: Flows
 
     def run(self) -> None:
+        """Record every word that global keywords or intents use for two steps."""
         self._collisions("keywords", "words", "keyword", lambda raw: raw.get("goto") or self.flows.start,
                          cross_language=True)
         self._collisions("intents", "keywords", "intent", lambda raw: raw.get("step"), cross_language=True)
@@ -85,6 +86,7 @@ class Names:
         return True
 
     def run(self) -> None:
+        """Record every word that names two entries of one list."""
         for step in self.flows.steps.values():
             if step.choices and not step.pick and engine.list_entries(step, self.flows) is not None:
                 self._choices(step)

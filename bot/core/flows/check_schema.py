@@ -148,6 +148,7 @@ _YAML_HINTS = (
 
 
 def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The line and an admin's sentence for a YAML syntax error."""
     mark = getattr(exc, "problem_mark", None)
     context = getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark else None

@@ -11,7 +11,8 @@ from datetime import date
 
 from bot.core import centre_name
 from bot.core.flowmodel import PLACEHOLDERS
-from bot.core.flows.build import BUILDING_BLOCKS, saved_names
+from bot.core.flows.build import saved_names
+from bot.core.flows.fields import BUILDING_BLOCKS
 from bot.core.flows.paths import closure_paths, did_you_mean, forms, get, line_of, name_of, text_paths
 from bot.core.flows.report import Check
 from bot.core.lang import LANGUAGES
@@ -31,6 +32,7 @@ REQUIRED_TEXTS = {  # text -> (the file it belongs in, what the bot needs it for
 
 
 def check_centre(check: Check) -> None:
+    """centre.yml: its sections, default language, timezone, country and closures; sets the languages."""
     doc = check.docs.get("centre.yml")
     if doc is None or not isinstance(doc.get("centre"), dict):
         check.error("centre.yml", None, "centre.yml with its 'centre:' section is missing: it "
@@ -78,6 +80,7 @@ def check_centre(check: Check) -> None:
 
 
 def check_texts(check: Check) -> None:
+    """Every text in every language, its placeholders and grammar, and the texts the code needs."""
     saved = saved_names(check.docs)
     allowed = PLACEHOLDERS | BUILDING_BLOCKS | saved
     for file, doc in check.docs.items():

@@ -36,14 +36,12 @@ CRISIS_FILE, ONCALL_FILE = "crisis.yml", "oncall.yml"
 def load_flows(directory: Path | str, max_segments: int = 3) -> Flows:
     """Check every `*.yml` of directory (tests/ excluded) and return the flows; raise FlowError.
 
-    The FlowError is the report's first error (saying how many more there are); its
-    `report` attribute holds the whole report.
+    The FlowError is the report's first error, saying how many more there are (`check_dir`
+    lists them all).
     """
     report = check_dir(directory, max_segments=max_segments)
     if report.flows is None or not report.ok:
-        error = as_error(report)
-        error.report = report  # type: ignore[attr-defined]
-        raise error
+        raise as_error(report)
     return report.flows
 
 

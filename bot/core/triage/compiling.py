@@ -29,6 +29,7 @@ def compile_lexicon(categories: list[tuple[Any, ...]], not_crisis: dict[str, Seq
              file: str, together: list[tuple[Any, ...]] | None = None,
              cries: tuple[dict[str, str], dict[str, list[str]]] | None = None,
              joking: tuple[list[str], list[str]] = ([], [])) -> Lexicon:
+    """The lexicon, ready to match, from the checked sections of crisis.yml."""
     figures = [p for items in not_crisis.values() for p in items]
     contexts = [p for items in calm.values() for p in items] + joking[0]  # a joke marker is a calm context
     compiled = {(name, tuple(_phrase_words(p)), is_weak)

@@ -89,7 +89,7 @@ def _label(raw: Node, file: str, line: int, what: str) -> dict[str, str]:
     return {lang: str(label[lang]) for lang in LANGUAGES}
 
 
-def _plain_list(raw: Any, file: str, line: int, what: str) -> list[str]:
+def _plain_list(raw: Any, file: str, line: int | None, what: str) -> list[str]:
     if not isinstance(raw, Seq) or not raw:
         raise FlowError(file, line, f"{what} must be a list of phrases (one a line, starting with '- ')")
     for item, item_line in zip(raw, raw.lines, strict=True):
