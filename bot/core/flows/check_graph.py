@@ -1,5 +1,13 @@
-"""Checks 5 and 6: every reference names a step, every step can be reached, a step that ends
-the turn says how to reach a person, and no loop or over-long chain of steps said in one go.
+"""Checks 5 and 6: references and the graph of steps.
+
+Every `next`, choice `goto`, `ask`/`pick` `goto` and `empty`, `results`, intent `step`,
+keyword `goto`, `start` and `human` names a step; the steps the engine goes to by name exist
+(`not_understood`, `media_only`, `empty`, `urgent`, ...); a choice `value` kept as
+`{workshop}` names a workshop. Every step can be reached (from `start`, `human`, the
+engine's steps, intents' steps and keywords' gotos); a step that ends the turn says how to
+reach a person (its text mentions 0 or it offers a choice to the `human` step; exempt:
+goodbye, stop, restart, urgent, language and the `human` step); no loop of `next`/`results`
+steps and no chain longer than the engine follows in one turn.
 """
 
 from __future__ import annotations

@@ -1,6 +1,13 @@
-"""Check 3, and the centre's own facts: every text in every language the centre enables,
-known placeholders with closed braces, the texts the code needs, and the centre's name
-reading right once filled in (bot.core.centre_name.slips: "de {centre}" giving "de le CPAS").
+"""Check 3, and the centre's own facts.
+
+Every text exists in every language the centre enables (fr, nl, en); every `{placeholder}`
+is known and every brace is closed; every text the code needs (`human_choice`,
+`flow_changed`, the opening-hours words, `claimed`, ...) exists; with the centre's name
+filled in, nothing reads wrong (bot.core.centre_name.slips): "de {centre}" giving "de le
+CPAS" is an error naming {centre_de}, so are "à {centre}", "de {centre_de}", "van
+{centre_de}", "the {centre}", a form the language lacks, and "de le CPAS" written out; a
+sentence starting with the name in small letters is a warning ({Centre}). centre.yml: an
+unknown timezone, country or default language, a closure that ends before it starts.
 """
 
 from __future__ import annotations
