@@ -59,14 +59,14 @@ def summary(report: Report, directory: Path | str) -> str:
             f"{warnings} warning{'s' if warnings != 1 else ''}")
 
 
-def as_error(report: Report) -> FlowError:
-    """The first error of a report as a FlowError, saying how many more there are."""
+def as_error(report: Report, message: str | None = None) -> FlowError:
+    """The first error of a report as a FlowError (in other words when given), saying how many more there are."""
     first = report.errors[0] if report.errors else None
     if first is None:  # cannot happen: a report without flows has an error
         return FlowError("?", None, "the flows could not be loaded")
     more = len(report.errors) - 1
     tail = f" (and {more} more; `flask --app bot flows check` lists them all)" if more else ""
-    return FlowError(first.file, first.line, first.message + tail)
+    return FlowError(first.file, first.line, (message or first.message) + tail)
 
 
 @dataclass

@@ -39,9 +39,10 @@ def load_flows(directory: Path | str, max_segments: int = 3) -> Flows:
     The FlowError is the report's first error, saying how many more there are (`check_dir`
     lists them all).
     """
-    report = check_dir(directory, max_segments=max_segments)
+    check = Check(max_segments)
+    report = _run(Path(directory), max_segments, Path(directory), check)
     if report.flows is None or not report.ok:
-        raise as_error(report)
+        raise as_error(report, _built_wording(check, report))
     return report.flows
 
 
@@ -82,8 +83,26 @@ def _problem(file: str, message: str) -> Problem:
     return Problem(file, None, "error", message)
 
 
-def _run(directory: Path, max_segments: int, shown: Path) -> Report:
-    check = Check(max_segments)
+def _built_wording(check: Check, report: Report) -> str | None:
+    """The builder's sentence for the report's first error, when building stops at the same place.
+
+    A schema error stops the check before building; for some values the builder says more
+    ("the centre's name (fr) has no plain form, like plain: ..."), so the error raised says that.
+    """
+    first = report.errors[0] if report.errors else None
+    if first is None or "centre.yml" not in check.docs:
+        return None
+    try:
+        build(check.docs, "")
+    except FlowError as exc:
+        return exc.reason if (exc.file, exc.line) == (first.file, first.line) else None
+    except (ValueError, TypeError, KeyError, AttributeError):  # a shape the schema refused
+        return None
+    return None
+
+
+def _run(directory: Path, max_segments: int, shown: Path, check: Check | None = None) -> Report:
+    check = check or Check(max_segments)
     files = sorted(p for p in directory.glob("*.yml") if p.is_file())
     if not files:
         check.error(str(shown), None, "there is no .yml flow file in this folder")
