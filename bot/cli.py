@@ -58,7 +58,7 @@ flows_cli = AppGroup("flows", help="Check and test the conversation flows (the Y
               help="The most SMS segments one reply may take.")
 def flows_check(directory: Path | None, max_segments: int) -> None:
     """Check the flows in DIRECTORY (default: $FLOWS_DIR, else flows/); exit 1 on an error."""
-    from bot.core.flows_check import check_dir, summary
+    from bot.core.flows import check_dir, summary
 
     directory = directory or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR")
                                   or "flows")

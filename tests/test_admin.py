@@ -17,8 +17,8 @@ import pytest
 
 import bot.services.flows_store
 import bot.web.admin
-from bot.core.flows_check import Problem
-from bot.core.flows_check import check_dir as real_check_dir
+from bot.core.flows import Problem
+from bot.core.flows import check_dir as real_check_dir
 from bot.web.admin import diff_lines, folder_lock, parse_moment
 from tests.conftest import BRUSSELS, csrf_of, log_in, make_user, rows
 

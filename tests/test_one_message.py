@@ -20,8 +20,7 @@ from bot.adapters.nlu import NluResult
 from bot.core import engine, naming
 from bot.core.engine import ActionResult, Incoming, Outcome, State, respond
 from bot.core.errors import NluUnavailable
-from bot.core.flows import Flows, load_flows
-from bot.core.flows_check import check_dir
+from bot.core.flows import Flows, check_dir, load_flows
 from bot.services import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

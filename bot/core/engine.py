@@ -15,7 +15,7 @@ from typing import Protocol
 from rapidfuzz import fuzz
 
 from bot.core import answers, naming, standing
-from bot.core.flows import Choice, Flows, IntentRoute, Step, WorkshopDef
+from bot.core.flowmodel import Choice, Flows, IntentRoute, Step, WorkshopDef
 from bot.core.lang import detect
 from bot.core.text import as_number, clean, normalize
 
@@ -356,7 +356,7 @@ ACTIONS_WITH_RESULTS = ("signup", "cancel", "accept_offer")
 def _run(step: Step, data: Mapping[str, str], now: datetime, effects: Effects | None) -> ActionResult:
     """Do a step's action; without effects (a pure test) it gives its first result."""
     if effects is None:
-        from bot.core.flows import ACTIONS
+        from bot.core.flowmodel import ACTIONS
 
         return ActionResult(ACTIONS[step.do or ""][-1])
     outcome = effects.run(step.do or "", data, now)

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from bot.core import answers, engine, fallback
 from bot.core.engine import Incoming, Interpretation, OpenCase, Outcome, State, by_names
-from bot.core.flows import Flows
+from bot.core.flowmodel import Flows
 from bot.core.text import as_number, normalize
 
 KINDS = ("audio", "image", "video", "document", "location")

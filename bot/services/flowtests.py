@@ -28,9 +28,10 @@ from bot.adapters import db
 from bot.adapters.models import Case, Contact, Message, Reminder, Signup
 from bot.adapters.nlu import NluClient
 from bot.adapters.state import MemoryStateStore
-from bot.core import sms
+from bot.core import sms, yamlfile
 from bot.core.flows import Flows, load_flows
 from bot.core.text import normalize
+from bot.core.yamlfile import Node as _Node
 from bot.services import pipeline
 
 ACTIONS = ("case_opened", "case_urgent", "signup_confirmed", "signup_waiting", "signup_offered",
@@ -127,42 +128,14 @@ class Result:
 
 # --- reading test files ---------------------------------------------------------------------
 
-class _Node(dict):  # type: ignore[type-arg]
-    """A mapping that remembers its line and the line of each key."""
-
-    line: int = 1
-    key_lines: dict[str, int] = {}  # a shared empty default, replaced per node
-
-
-class _TextLoader(yaml.SafeLoader):
-    """Every plain value is text: `send: yes`, `send: 0` and `from: +32...` stay as written."""
-
-
-_TextLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _mapping(loader: _TextLoader, node: yaml.MappingNode) -> _Node:
-    mapping = _Node(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-    return mapping
-
-
-_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def load_file(path: Path | str, shown: str | None = None) -> list[FlowTest]:
     """The tests of one file (a conversation, or a list of them); raise FlowTestError."""
     path = Path(path)
     name = shown or str(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextLoader)  # a SafeLoader
+        doc = yamlfile.load(path.read_text(encoding="utf-8"), name, as_text=True)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FlowTestError(name, mark.line + 1 if mark else None,
+        raise FlowTestError(name, yamlfile.error_line(exc),
                             f"this is not valid YAML: {getattr(exc, 'problem', exc)}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowTestError(name, None, f"the file cannot be read ({exc.__class__.__name__})") from None
@@ -189,7 +162,7 @@ def _test(raw: _Node, file: str, default_name: str) -> FlowTest:
         raise FlowTestError(file, raw.line, "the test needs 'at': the date and time of the "
                                             "conversation, like \"2026-11-28 23:10\"")
     return FlowTest(
-        file=file, line=raw.line, name=_text(raw, "name", file) or default_name,
+        file=file, line=raw.line or 1, name=_text(raw, "name", file) or default_name,
         at=_moment(raw, file), channel=channel, language=_text(raw, "language", file),
         number=_text(raw, "from", file) or DEFAULT_NUMBER,
         max_segments=int(max_segments) if max_segments else None,
@@ -216,7 +189,7 @@ def _turn(raw: Any, file: str) -> Turn:
     if not media.isdigit():
         raise FlowTestError(file, _key_line(raw, "media"), "'media' is the number of photos sent, like 1, "
                             f"or one of: {', '.join(MEDIA_KINDS)}")
-    return Turn(media_kind=kind, line=raw.line, send=_text(raw, "send", file) or "",
+    return Turn(media_kind=kind, line=raw.line or 1, send=_text(raw, "send", file) or "",
                 expect=_texts(raw, "expect", file), expect_not=_texts(raw, "expect_not", file),
                 actions=actions, step=_text(raw, "step", file),
                 at=_moment(raw, file) if "at" in raw else None, media=int(media))
@@ -235,7 +208,7 @@ def _did_you_mean(word: Any, options: tuple[str, ...]) -> str:
 
 
 def _key_line(raw: _Node, key: Any) -> int:
-    return raw.key_lines.get(str(key), raw.line)
+    return raw.key_lines.get(str(key), raw.line or 1)
 
 
 def _text(raw: _Node, key: str, file: str) -> str | None:

@@ -50,8 +50,7 @@ from bot.adapters.models import Case, FlowVersion, Message
 from bot.adapters.state import MemoryStateStore
 from bot.core import sms
 from bot.core.engine import State
-from bot.core.flows import FlowError, Flows
-from bot.core.flows_check import Problem, check_dir
+from bot.core.flows import FlowError, Flows, Problem, check_dir
 from bot.core.lang import LANGUAGES
 from bot.services import pipeline
 from bot.services.flows_store import FlowsStore
@@ -230,7 +229,7 @@ class Check:
 
 
 def check_edit(directory: Path, file: str, text: str) -> Check:
-    """Check the whole folder with text in place of file (bot.core.flows_check), writing nothing."""
+    """Check the whole folder with text in place of file (bot.core.flows.check_dir), writing nothing."""
     report = check_dir(directory, overrides={file: text})
     findings = report.errors + report.warnings
     flows = report.flows if report.ok else None
