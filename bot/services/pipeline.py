@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -22,24 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters import metrics
 from bot.adapters.models import Case, Contact, Message, StandingChange, utcnow
 from bot.adapters.nlu import NluClient
-from bot.core import engine, media, sms
-from bot.core.conversation import (
-    ActionResult,
-    Incoming,
-    Interpretation,
-    Labelled,
-    OpenCase,
-    OptIn,
-    OptOut,
-    Outcome,
-    Seats,
-    State,
-    WorkshopAction,
-)
+from bot.core import media, sms
+from bot.core.conversation import Incoming, Labelled, OpenCase, OptIn, OptOut, Outcome, State
 from bot.core.flows import Flows
 from bot.core.privacy import pseudonym
 from bot.core.text import clean
 from bot.services.inbound import BadRequest, InboundForm, parse_form
+from bot.services.turn import Seating, Turn
 from bot.services.understanding import close_call, for_nlu, greetings, triage_first, understand
 
 # The webhook, the simulator and the tests find these here, where the inbound path starts.
@@ -54,14 +43,6 @@ REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
 SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
               "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
-
-
-class Seating(Protocol):
-    """The workshop actions of one contact in SQL (bot.services.signups.WorkshopEffects)."""
-
-    def snapshot(self, now: datetime) -> Seats: ...
-    def run(self, action: str, data: dict[str, str], now: datetime, session: Session | None = None) -> ActionResult: ...
-    def schedule_planned(self) -> None: ...
 
 
 class StateStore(Protocol):
@@ -181,7 +162,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     message_id, contact_id = stored.message_id, stored.contact_id
     state = svc.states.load(contact_id)
     if state.lang is None and stored.language:
-        state = engine.State(lang=stored.language, lang_locked=True)
+        state = State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
                         reference=stored.reference or new_reference(), opted_out=stored.opted_out,
                         opt_out_type=form.opt_out_type, message_id=message_id,
@@ -191,7 +172,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
     now = svc.clock()
-    turn = _Turn(state, incoming, meaning, now, flows, svc.effects(contact_id, flows) if svc.effects else None)
+    turn = Turn(state, incoming, meaning, now, flows, svc.effects(contact_id, flows) if svc.effects else None)
     outcome = turn.first()
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
                       reference=incoming.reference, known_language=stored.language, turn=turn)
@@ -209,46 +190,9 @@ def _open_case(session: Session, contact_id: int) -> Case | None:
     return session.scalars(query).first()
 
 
-@dataclass
-class _Turn:
-    """The engine's answer to one message, told again when its workshop actions meet the database."""
-
-    state: State
-    incoming: Incoming
-    meaning: Interpretation
-    now: datetime
-    flows: Flows
-    seating: Seating | None
-    seats: Seats | None = None
-    outcome: Outcome = None  # type: ignore[assignment]  # set by first()
-
-    def first(self) -> Outcome:
-        """Told without seats; a turn that lists or changes sign-ups is told again from a snapshot."""
-        self.outcome = self.tell(())
-        if self.seating is not None and engine.needs_seats(self.outcome, self.flows):
-            self.seats = self.seating.snapshot(self.now)
-            self.outcome = self.tell(())
-        return self.outcome
-
-    def tell(self, results: Sequence[ActionResult]) -> Outcome:
-        """The engine's outcome with these results for the first workshop actions."""
-        outcome = engine.respond(self.state, self.incoming, self.meaning, self.now, self.flows, self.seats, results)
-        return media.acknowledge(outcome, self.incoming, self.flows, self.now)  # a person looks at what was sent
-
-    def settle(self, session: Session) -> Outcome:
-        """Apply the workshop actions in the message's transaction; the reply follows what SQL gave."""
-        seating = self.seating
-        if seating is None or not any(isinstance(a, WorkshopAction) for a in self.outcome.actions):
-            return self.outcome
-        # positional: tests wrap WorkshopEffects.run to count the sign-ups running at once
-        self.outcome = engine.settle(self.tell, lambda a: seating.run(a.name, a.data, self.now, session),
-                                     self.outcome)
-        return self.outcome
-
-
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
             outcome: Outcome | None, replies: list[str], review: str | None,
-            reference: str = "", known_language: str | None = None, turn: _Turn | None = None) -> list[str]:
+            reference: str = "", known_language: str | None = None, turn: Turn | None = None) -> list[str]:
     prepared = [sms.prepare(text, form.channel) for text in replies]
     escalate: list[tuple[int, str]] = []
     values: dict[str, object] = {"processed_at": utcnow(), "status": "processed"}
