@@ -43,7 +43,7 @@ from bot.services.seats import (
 log = logging.getLogger(__name__)
 
 EXPIRED_ANSWER = timedelta(days=3)  # "OUI" this long after an offer expired still hears why
-Outcome = tuple[ActionResult, list[Planned]]
+Done = tuple[ActionResult, list[Planned]]  # what an action gave, and the reminders it planned
 
 
 class WorkshopEffects:
@@ -117,7 +117,7 @@ class WorkshopEffects:
             .order_by(Workshop.starts_at, Signup.id)).all()
         return [(row.id, Booking(row.workshop_key, row.status, row.offer_expires_at)) for row in rows]
 
-    def _signup(self, session: Session, data: Mapping[str, str], now: datetime) -> Outcome:
+    def _signup(self, session: Session, data: Mapping[str, str], now: datetime) -> Done:
         key = data.get("workshop", "")
         workshop = self.flows.workshops.get(key)
         if workshop is None:
@@ -128,7 +128,7 @@ class WorkshopEffects:
         result, more = self._take_or_wait(session, workshop, now)
         return result, planned + more
 
-    def _take_or_wait(self, session: Session, workshop: WorkshopDef, now: datetime) -> Outcome:
+    def _take_or_wait(self, session: Session, workshop: WorkshopDef, now: datetime) -> Done:
         key = workshop.key
         existing = session.execute(select(Signup.id, Signup.status).where(
             Signup.workshop_key == key, Signup.contact_id == self.contact_id)).first()
@@ -170,7 +170,7 @@ class WorkshopEffects:
             return None
         return signup_id
 
-    def _cancel(self, session: Session, data: Mapping[str, str], now: datetime) -> Outcome:
+    def _cancel(self, session: Session, data: Mapping[str, str], now: datetime) -> Done:
         mine = self._mine_by_id(session, now)
         found = next((m for m in mine if m[1].key == data.get("workshop")), None)
         if found is None and len(mine) == 1:
@@ -186,7 +186,7 @@ class WorkshopEffects:
         log.info("contact %s: sign-up %s (%s) cancelled", self.contact_id, signup_id, chosen.status)
         return ActionResult("cancelled", {"workshop": chosen.key}), planned
 
-    def _accept(self, session: Session, data: Mapping[str, str], now: datetime) -> Outcome:
+    def _accept(self, session: Session, data: Mapping[str, str], now: datetime) -> Done:
         offers = session.execute(
             select(Signup.id, Signup.workshop_key, Signup.offer_expires_at)
             .where(Signup.contact_id == self.contact_id, Signup.status == "offered")

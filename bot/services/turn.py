@@ -4,7 +4,7 @@ and again as its workshop actions meet the database in the message's transaction
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -42,7 +42,7 @@ class Turn:
     flows: Flows
     seating: Seating | None
     seats: Seats | None = None
-    outcome: Outcome = None  # type: ignore[assignment]  # set by first()
+    outcome: Outcome = field(init=False)  # set by first(), then by settle()
 
     def first(self) -> Outcome:
         """Told without seats; a turn that lists or changes sign-ups is told again from a snapshot."""
