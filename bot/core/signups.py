@@ -54,12 +54,11 @@ def _cancel(key: str | None, seats: Seats) -> ActionResult:
 
 
 def _accept(key: str | None, now: datetime, flows: Flows, seats: Seats) -> ActionResult:
-    offers = [b for b in seats.mine if b.status == "offered" and b.offer_expires_at is not None]
-    live = sorted((b for b in offers if b.offer_expires_at > now and b.key in flows.workshops),  # type: ignore[operator]
-                  key=lambda b: b.key != key)
+    offers = [(b, b.offer_expires_at) for b in seats.mine if b.status == "offered" and b.offer_expires_at is not None]
+    live = sorted((b for b, until in offers if until > now and b.key in flows.workshops), key=lambda b: b.key != key)
     if live:
         return ActionResult("accepted", {"workshop": live[0].key})
-    ended = [b.key for b in offers if b.offer_expires_at <= now]  # type: ignore[operator]
+    ended = [b.key for b, until in offers if until <= now]
     if ended:
         return ActionResult("expired", {"workshop": ended[-1]})
     if seats.expired:
