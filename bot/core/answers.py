@@ -18,7 +18,7 @@ from bot.core.oncall import on_call
 from bot.core.text import day_reference
 
 if TYPE_CHECKING:
-    from bot.core.engine import Incoming
+    from bot.core.conversation import Incoming
     from bot.core.flowmodel import Choice, Flows, WorkshopDef
 
 
