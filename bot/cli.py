@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 import uuid
@@ -16,6 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from bot import extensions
 from bot.adapters import db
 from bot.adapters import outbox as outbound
 from bot.adapters.state import MemoryStateStore
@@ -57,11 +57,10 @@ flows_cli = AppGroup("flows", help="Check and test the conversation flows (the Y
 @click.option("--max-segments", default=3, show_default=True, type=click.IntRange(min=1),
               help="The most SMS segments one reply may take.")
 def flows_check(directory: Path | None, max_segments: int) -> None:
-    """Check the flows in DIRECTORY (default: $FLOWS_DIR, else flows/); exit 1 on an error."""
+    """Check the flows in DIRECTORY (default: the settings' FLOWS_DIR, else flows/); exit 1 on an error."""
     from bot.core.flows_check import check_dir, summary
 
-    directory = directory or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR")
-                                  or "flows")
+    directory = directory or Path(current_app.config["FLOWS_DIR"])
     if not directory.is_dir():
         raise click.ClickException(f"{directory} is not a folder")
     report = check_dir(directory, max_segments=max_segments)
@@ -83,8 +82,8 @@ def flows_test(path: Path | None, use_nlu: bool) -> None:
     from bot.core.flows import FlowError
     from bot.services.flowtests import run_path
 
-    path = path or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR") or "flows")
-    nlu = current_app.extensions["relais.nlu"] if use_nlu else None
+    path = path or Path(current_app.config["FLOWS_DIR"])
+    nlu = extensions.nlu() if use_nlu else None
     loggers = [logging.getLogger(name) for name in ("bot", "alembic")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:  # one line per test, not per message
@@ -118,13 +117,13 @@ messages_cli = AppGroup("messages", help="Outbound messages.")
 @click.argument("text")
 def messages_send(to: str, text: str) -> None:
     """Send TEXT to TO (+32..., or whatsapp:+32...) through the worker."""
-    services = current_app.extensions["relais.services"]
+    services = extensions.services()
     form = pipeline.InboundForm(sid="", address=to, body="")
     with services.sessions() as session:
         contact = pipeline.get_or_create_contact(services, session, form)
         message = outbound.create(session, contact, text, source="staff")
         session.commit()
-    outbound.enqueue(current_app.extensions["relais.redis"], message.id)
+    outbound.enqueue(extensions.redis(), message.id)
     click.echo(f"message {message.id} queued")
 
 
@@ -207,7 +206,7 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
     """Create an account that logs in at /inbox with EMAIL and a password."""
     from bot.web import auth
 
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         try:
             user = auth.create_user(session, email, name, role, password)
         except ValueError as exc:
@@ -221,7 +220,7 @@ def users_token(email: str) -> None:
     """Print a new API token for EMAIL (the previous one stops working); only its hash is kept."""
     from bot.web import auth
 
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         user = auth.user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no user with the email {email}")
@@ -239,7 +238,7 @@ def users_password(email: str, password: str) -> None:
 
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         raise click.ClickException(f"the password must have at least {auth.MIN_PASSWORD_LENGTH} characters")
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         user = auth.user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no user with the email {email}")

@@ -154,3 +154,8 @@ def _load_dotenv() -> None:
         from dotenv import load_dotenv
 
         load_dotenv(dotenv, override=False)
+
+
+def settings_from_config(config: Mapping[str, Any]) -> Settings:
+    """The settings back from an app's config (test_config overrides included)."""
+    return Settings(**{name: config[name.upper()] for name in Settings.__dataclass_fields__})

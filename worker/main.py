@@ -6,6 +6,7 @@ from typing import Any
 
 from rq import Worker
 
+from bot import extensions
 from worker.jobs import _app
 
 
@@ -14,7 +15,8 @@ class RelaisWorker(Worker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _app()
+        # twilio.rest takes ~100 ms to import: once, here; its client opens no connection yet
+        twilio_client = extensions.twilio(_app())
         import twilio.rest.api.v2010.account.message  # noqa: F401
 
-        import bot.adapters.twilio_api  # noqa: F401 - twilio.rest takes ~100 ms to import: once, here
+        twilio_client.messages  # noqa: B018 - the messages resource loads lazily: load it before forking
