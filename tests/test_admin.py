@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 import bot.services.flows_store
-import bot.web.admin
+import bot.web.admin_files
 from bot.core.flows_check import Problem
 from bot.core.flows_check import check_dir as real_check_dir
-from bot.web.admin import diff_lines, folder_lock, parse_moment
+from bot.core.text import parse_moment
+from bot.web.admin_files import diff_lines, folder_lock
 from tests.conftest import BRUSSELS, csrf_of, log_in, make_user, rows
 
 ADMIN = "lea@cpas.example"
@@ -253,7 +254,7 @@ def test_warnings_do_not_block_a_save_but_errors_do(
         report = real_check_dir(directory, overrides=overrides)
         return replace(report, problems=report.problems + found)
 
-    monkeypatch.setattr(bot.web.admin, "check_dir", check_dir)
+    monkeypatch.setattr(bot.web.admin_files, "check_dir", check_dir)
     _text, base, token = open_editor(admin, "centre.yml")
     edited = edited_centre(flows_dir)
 
