@@ -5,7 +5,7 @@ twilio-python client is pointed at.
 
 The flows: the app the fixtures build, `flows_dir` and the unit tests read FIXED_FLOWS
 (tests/data/flows/, a copy of flows/ frozen for the tests), so that an admin's edit of a text in
-flows/ cannot break them. Only these read the live flows/ (LIVE_FLOWS), on purpose:
+flows/ cannot break them. Only these read the live flows/ (ROOT / "flows"), on purpose:
 - tests/test_flow_scenarios.py: the admins' own conversation tests (flows/tests/*.yml) on flows/;
 - tests/test_flows_check.py: the shipped folder has no error, and its warm check is fast;
 - tests/test_flows_loading.py, "the real flows" section: flows/ loads, routes every contract
@@ -45,8 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 RASA_TEST_PORT = int(os.environ.get("RASA_TEST_PORT", "5105"))
 MODEL = ROOT / "nlu" / "models" / "relais.tar.gz"
-LIVE_FLOWS = ROOT / "flows"  # what the admins edit: only the tests listed above read it
-FIXED_FLOWS = ROOT / "tests" / "data" / "flows"  # the copy the other tests read
+FIXED_FLOWS = ROOT / "tests" / "data" / "flows"  # not flows/, which the admins edit (see above)
 PUBLIC = "https://relais.example.org"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
