@@ -2,6 +2,19 @@
 
 Only Twilio's cloud is faked, by the app's own dev endpoint at /dev/twilio, which the real
 twilio-python client is pointed at.
+
+The flows: the app the fixtures build, `flows_dir` and the unit tests read FIXED_FLOWS
+(tests/data/flows/, a copy of flows/ frozen for the tests), so that an admin's edit of a text in
+flows/ cannot break them. Only these read the live flows/ (ROOT / "flows"), on purpose:
+- tests/test_flow_scenarios.py: the admins' own conversation tests (flows/tests/*.yml) on flows/;
+- tests/test_flows_check.py: the shipped folder has no error, and its warm check is fast;
+- tests/test_flows_loading.py, "the real flows" section: flows/ loads, routes every contract
+  intent, opens cases for urgent and talk_to_someone, has only language keys in its texts;
+- tests/test_workshops.py: the centre's sample workshops load with their texts, and the texts
+  sent outside a conversation fit in three SMS;
+- tests/test_named.py and tests/test_independent_eval.py (tests/named.py, tests/independent.py):
+  the NLU evaluations, which measure the bot as shipped.
+Refresh the copy (`cp flows/*.yml tests/data/flows/`) when a test needs a new step or text.
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 RASA_TEST_PORT = int(os.environ.get("RASA_TEST_PORT", "5105"))
 MODEL = ROOT / "nlu" / "models" / "relais.tar.gz"
+FIXED_FLOWS = ROOT / "tests" / "data" / "flows"  # not flows/, which the admins edit (see above)
 PUBLIC = "https://relais.example.org"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -40,6 +54,51 @@ def at(text_time: str) -> Callable[[], datetime]:
     """A fixed clock: at('2026-11-28 23:10') is Saturday 23:10 in Brussels."""
     moment = datetime.fromisoformat(text_time).replace(tzinfo=BRUSSELS)
     return lambda: moment
+
+
+class Clock:
+    """A settable clock for the app's services: the real time until a test sets it."""
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    def __call__(self) -> datetime:
+        """The time the services read (Services.clock is a callable)."""
+        return self.now
+
+    @property
+    def now(self) -> datetime:
+        """The set moment, or the real time while none is set."""
+        return self.moment or datetime.now(UTC)
+
+    def set(self, moment: datetime | str) -> None:
+        """Stop the clock at moment; a text ('2026-11-28 23:10') is read in Brussels."""
+        self.moment = at(moment)() if isinstance(moment, str) else moment
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock on by delta (from the real time if it was not set)."""
+        self.moment = self.now + delta
+
+    def monotonic(self) -> float:
+        """The clock in seconds, for code that reads time.monotonic()."""
+        return self.now.timestamp()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A settable clock; every app that make_app builds in the same test reads it."""
+    return Clock()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
+    """Poll predicate until it returns something truthy and return that; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)  # a poll interval, not a wait for something to happen
+    raise AssertionError(f"condition not met within {timeout} s")
 
 
 # --- databases ---------------------------------------------------------------------------
@@ -156,7 +215,7 @@ def _test_config(database_url: str, **extra: Any) -> dict[str, Any]:
         "NLU_TIMEOUT": 3.0,  # a loaded CI machine must not turn a slow parse into a fallback
         "NLU_CACHE_SIZE": 0,  # each test hears Rasa itself (tests/test_nlu_cache.py tests the cache)
         "PUBLIC_BASE_URL": PUBLIC,
-        "FLOWS_DIR": ROOT / "flows",
+        "FLOWS_DIR": FIXED_FLOWS,
         "DEV_MODE": True,
     }
     config.update(extra)
@@ -164,10 +223,16 @@ def _test_config(database_url: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_app(database_url: str, redis_client: redis.Redis) -> Callable[..., Any]:
-    """Build an app on the test database and Redis, with config overrides."""
+def make_app(database_url: str, redis_client: redis.Redis, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Build an app on the test database and Redis, with config overrides.
+
+    When the test asks for the `clock` fixture, the app's services read that clock.
+    """
     def build(**extra: Any) -> Any:
-        return create_app(_test_config(database_url, **extra))
+        app = create_app(_test_config(database_url, **extra))
+        if "clock" in request.fixturenames:
+            app.extensions["relais.services"].clock = request.getfixturevalue("clock")
+        return app
     return build
 
 
@@ -187,6 +252,12 @@ def nlu_app(make_app: Callable[..., Any], rasa_up: RasaServer) -> Any:
 def client(app: Any) -> Any:
     """A test client of the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    """A runner for the app's `flask` commands (Flask's test_cli_runner)."""
+    return app.test_cli_runner()
 
 
 def sign(app: Any, url: str, params: dict[str, str]) -> str:
@@ -300,17 +371,6 @@ def hold_thread(app: Any, phone: Phone, email: str) -> None:
         session.execute(update(Contact).where(Contact.address == phone.address).values(owner_id=user.id))
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll predicate until it returns something truthy; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def rows(app: Any, sql: str, **params: Any) -> list[Any]:
     """Run a read query on the app's database."""
     engine = create_engine(app.config["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
@@ -366,8 +426,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def flows_dir(tmp_path: Path) -> Path:
-    """A private copy of the real flows folder, safe to edit."""
-    return Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
+    """A private copy of the fixed flows folder, safe to edit."""
+    return Path(shutil.copytree(FIXED_FLOWS, tmp_path / "flows"))
 
 
 @pytest.fixture

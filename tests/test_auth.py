@@ -210,8 +210,7 @@ def test_login_and_logout_are_audited(app: Any, worker: Any) -> None:
     assert [(a, u) for a, u, _ in audit_actions(app)] == [("login", 1), ("logout", 1)]
 
 
-def test_cli_users_create_hashes_the_password_and_refuses_a_duplicate(app: Any) -> None:
-    runner = app.test_cli_runner()
+def test_cli_users_create_hashes_the_password_and_refuses_a_duplicate(app: Any, runner: Any) -> None:
     result = runner.invoke(args=["users", "create", "Lea@CPAS.example", "--name", "Léa", "--role", "admin",
                                  "--password", "a long enough password"])
     assert result.exit_code == 0, result.output
@@ -223,38 +222,36 @@ def test_cli_users_create_hashes_the_password_and_refuses_a_duplicate(app: Any) 
     assert log_in(app.test_client(), email="lea@cpas.example", password="a long enough password").status_code == 302
 
 
-def test_cli_users_create_asks_for_the_password_when_not_given(app: Any) -> None:
-    result = app.test_cli_runner().invoke(args=["users", "create", "sam@cpas.example", "--name", "Sam"],
-                                          input="typed password 123\ntyped password 123\n")
+def test_cli_users_create_asks_for_the_password_when_not_given(app: Any, runner: Any) -> None:
+    result = runner.invoke(args=["users", "create", "sam@cpas.example", "--name", "Sam"],
+                           input="typed password 123\ntyped password 123\n")
     assert result.exit_code == 0, result.output
     assert "typed password" not in result.output
     assert log_in(app.test_client(), email="sam@cpas.example", password="typed password 123").status_code == 302
 
 
-def test_cli_users_create_refuses_a_short_password_and_a_bad_role(app: Any) -> None:
-    runner = app.test_cli_runner()
+def test_cli_users_create_refuses_a_short_password_and_a_bad_role(app: Any, runner: Any) -> None:
     assert runner.invoke(args=["users", "create", "a@b.example", "--name", "A", "--password", "short"]).exit_code != 0
     assert runner.invoke(args=["users", "create", "a@b.example", "--name", "A", "--role", "boss",
                                "--password", "long enough password"]).exit_code != 0
     assert rows(app, "SELECT COUNT(*) FROM users")[0][0] == 0
 
 
-def test_cli_users_token_prints_a_token_whose_sha256_only_is_stored(app: Any) -> None:
+def test_cli_users_token_prints_a_token_whose_sha256_only_is_stored(app: Any, runner: Any) -> None:
     make_user(app)
-    result = app.test_cli_runner().invoke(args=["users", "token", "ana@cpas.example"])
+    result = runner.invoke(args=["users", "token", "ana@cpas.example"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
     assert len(token) >= 40
     stored = rows(app, "SELECT api_token_hash FROM users")[0][0]
     assert stored == hashlib.sha256(token.encode()).hexdigest()
     assert token not in str(rows(app, "SELECT * FROM users"))
-    unknown = app.test_cli_runner().invoke(args=["users", "token", "nobody@cpas.example"])
+    unknown = runner.invoke(args=["users", "token", "nobody@cpas.example"])
     assert unknown.exit_code != 0
 
 
-def test_cli_users_password_sets_a_new_password_and_ends_sessions(app: Any, worker: Any) -> None:
-    result = app.test_cli_runner().invoke(args=["users", "password", "ana@cpas.example",
-                                                "--password", "a brand new password"])
+def test_cli_users_password_sets_a_new_password_and_ends_sessions(app: Any, worker: Any, runner: Any) -> None:
+    result = runner.invoke(args=["users", "password", "ana@cpas.example", "--password", "a brand new password"])
     assert result.exit_code == 0, result.output
     assert worker.get("/inbox").status_code == 302
     assert log_in(app.test_client()).status_code == 401

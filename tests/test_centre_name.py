@@ -12,8 +12,9 @@ import pytest
 from bot.core import answers, engine
 from bot.core.centre_name import derive, forms, slips, value
 from bot.core.flows import Flows, load_flows
+from tests.conftest import FIXED_FLOWS
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = FIXED_FLOWS
 SATURDAY_NIGHT = datetime(2026, 11, 28, 22, 10, tzinfo=UTC)
 
 

@@ -15,7 +15,7 @@ from bot.services import pipeline
 from tests.conftest import Phone, rows
 from tests.test_engine import SATURDAY_NIGHT
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
 CLOSE = Interpretation("workshop_signup", 0.55, "nlu", alternatives=("workshop_signup", "workshop_cancel"))
 
 

@@ -27,7 +27,7 @@ from bot.core.engine import (
 )
 from bot.core.flows import Flows, load_flows
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SATURDAY_NIGHT = datetime(2026, 11, 28, 23, 10, tzinfo=BRUSSELS)  # Saturday 23:10
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=BRUSSELS)

@@ -53,6 +53,21 @@ def worker(live: Any) -> Iterator[RunningWorker]:
     running.kill()
 
 
+def worker_idle(redis_client: Any) -> bool:
+    """Nothing queued, being handed over or running: every job enqueued so far has finished.
+
+    Read in the order a job moves (queue, intermediate queue, started registry), so that a job
+    cannot slip past the three reads unseen.
+    """
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    queues = [Queue(name, connection=redis_client) for name in ("urgent", "default")]
+    return (all(q.count == 0 for q in queues)
+            and all(redis_client.llen(q.intermediate_queue_key) == 0 for q in queues)
+            and all(StartedJobRegistry(q.name, connection=redis_client).count == 0 for q in queues))
+
+
 def sms_to(redis_client: Any, number: str) -> list[dict[str, Any]]:
     return [m for m in (json.loads(r) for r in redis_client.lrange(SENT_KEY, 0, -1)) if m["to"] == number]
 
@@ -100,15 +115,15 @@ def test_with_the_real_nlu_the_urgent_intent_escalates(live: Any, rasa_up: RasaS
 
 
 def test_the_same_message_delivered_three_times_opens_one_case_and_sends_one_sms(
-        live: Any, worker: RunningWorker, redis_client: Any) -> None:
+        live: Any, worker: RunningWorker, redis_client: Any, clock: Any) -> None:
     app, _server = live
-    app.extensions["relais.services"].clock = at(SATURDAY_NIGHT)
+    clock.set(SATURDAY_NIGHT)
     phone = Phone(app, "+32470555002")
     params = phone.params(CRISIS)
     answers = [phone.post(params) for _ in range(3)]
     assert len({a.get_data(as_text=True) for a in answers}) == 1
     wait_for(lambda: sms_to(redis_client, ON_CALL_SATURDAY))
-    time.sleep(1.0)  # room for a wrong second SMS to show up
+    wait_for(lambda: worker_idle(redis_client))  # a wrong second SMS would be out by now
     assert len(sms_to(redis_client, ON_CALL_SATURDAY)) == 1
     assert rows(app, "SELECT COUNT(*) FROM cases")[0][0] == 1
     assert rows(app, "SELECT COUNT(*) FROM alerts")[0][0] == 1
@@ -150,9 +165,9 @@ def test_a_worker_killed_during_escalation_still_ends_with_the_case_escalated_on
     assert rows(app, "SELECT COUNT(*) FROM alerts")[0][0] == 1
 
 
-def test_during_opening_hours_no_on_call_sms_is_sent(live: Any, redis_client: Any) -> None:
+def test_during_opening_hours_no_on_call_sms_is_sent(live: Any, redis_client: Any, clock: Any) -> None:
     app, _server = live
-    app.extensions["relais.services"].clock = at("2026-11-24 10:00")  # a Tuesday morning
+    clock.set("2026-11-24 10:00")  # a Tuesday morning
     replies = Phone(app, "+32470555005").text(CRISIS)
     assert "aujourd'hui" in replies[0]
     run_worker_burst(app)
@@ -202,8 +217,8 @@ def test_a_claimed_case_does_not_alert_the_backup(live: Any, redis_client: Any) 
     assert rows(app, "SELECT kind FROM alerts") == [("oncall",)]
 
 
-def test_a_figure_of_speech_is_not_escalated(app: Any) -> None:
-    app.extensions["relais.services"].clock = at(SATURDAY_NIGHT)
+def test_a_figure_of_speech_is_not_escalated(app: Any, clock: Any) -> None:
+    clock.set(SATURDAY_NIGHT)
     replies = Phone(app, "+32470555008").text("ce formulaire me tue")
     assert "112" not in replies[0]
     assert rows(app, "SELECT COUNT(*) FROM cases WHERE priority = 'urgent'")[0][0] == 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.core.fallback import FALLBACK_CONFIDENCE, classify
 from bot.core.flows import Flows, load_flows
+from tests.conftest import FIXED_FLOWS
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = FIXED_FLOWS
 
 
 @pytest.fixture(scope="module")

@@ -189,14 +189,14 @@ def _indented(text: str) -> str:
     return "".join(f"  {line}\n" for line in text.splitlines() if not line.startswith("name:"))
 
 
-def test_the_flows_test_command_exits_1_and_names_the_failing_line(app: Any, tmp_path: Path) -> None:
+def test_the_flows_test_command_exits_1_and_names_the_failing_line(runner: Any, tmp_path: Path) -> None:
     folder = tmp_path / "flows"
     shutil.copytree(FLOWS_DIR, folder, ignore=shutil.ignore_patterns("tests"))
     (folder / "tests").mkdir()
     write(folder / "tests", TALK, "talk.yml")
     write(folder / "tests", "at: '2026-11-28 23:10'\nsteps:\n  - sent: '0'\n", "broken.yml")
 
-    result = app.test_cli_runner().invoke(args=["flows", "test", str(folder)])
+    result = runner.invoke(args=["flows", "test", str(folder)])
 
     assert result.exit_code == 1, result.output
     assert "talk.yml:7: message 2 (send 'papiers')" in result.output
@@ -204,8 +204,8 @@ def test_the_flows_test_command_exits_1_and_names_the_failing_line(app: Any, tmp
     assert "1 test: 0 passed, 1 failed; 1 file could not be read" in result.output
 
 
-def test_the_flows_test_command_passes_on_the_real_flows(app: Any) -> None:
-    result = app.test_cli_runner().invoke(args=["flows", "test", str(FLOWS_DIR / "tests" / "menu.yml")])
+def test_the_flows_test_command_passes_on_the_real_flows(runner: Any) -> None:
+    result = runner.invoke(args=["flows", "test", str(FLOWS_DIR / "tests" / "menu.yml")])
 
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.output

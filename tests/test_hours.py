@@ -12,7 +12,7 @@ from bot.core import hours as h
 from bot.core.answers import hours_answer, next_open
 from bot.core.flows import Flows, load_flows
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 

@@ -21,7 +21,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from bot.adapters import db
-from tests.conftest import TEST_REDIS_URL, replies_of
+from tests.conftest import FIXED_FLOWS, TEST_REDIS_URL, replies_of
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "live-reload-test-token"
@@ -32,7 +32,7 @@ class Gunicorn:
     """The web process of the Procfile, serving a private copy of flows/."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.flows = Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
+        self.flows = Path(shutil.copytree(FIXED_FLOWS, tmp_path / "flows"))
         database = f"sqlite:///{tmp_path / 'relais.db'}"
         db.upgrade(database)
         with socket.socket() as probe:

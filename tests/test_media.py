@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Phone, at, rows
+from tests.conftest import FIXED_FLOWS, Clock, Phone, rows
 
 SATURDAY_NIGHT = "2026-11-28 23:10"
 VOICE = {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
@@ -38,9 +38,9 @@ def media_of(app: Any, message_id: int) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def saturday(app: Any) -> Any:
+def saturday(app: Any, clock: Clock) -> Any:
     """The app on Saturday night: the centre opens again on Monday at 9."""
-    app.extensions["relais.services"].clock = at(SATURDAY_NIGHT)
+    clock.set(SATURDAY_NIGHT)
     return app
 
 
@@ -67,8 +67,8 @@ def test_a_photo_alone_says_someone_will_look_and_a_document_someone_will_read(s
     assert cases_of(saturday, "whatsapp:+32470100003")[0][2] == "document received"
 
 
-def test_during_opening_hours_the_answer_says_today(app: Any) -> None:
-    app.extensions["relais.services"].clock = at("2026-12-01 10:00")  # a Tuesday morning
+def test_during_opening_hours_the_answer_says_today(app: Any, clock: Clock) -> None:
+    clock.set("2026-12-01 10:00")  # a Tuesday morning
     reply = " ".join(Phone(app, "whatsapp:+32470100004").text("", **VOICE))
     assert "écouter votre message vocal aujourd'hui, pendant les heures d'ouverture" in reply
 
@@ -100,8 +100,8 @@ def test_a_photo_captioned_this_letter_leads_to_the_letter_procedure_and_opens_a
 
 
 def test_the_same_caption_with_the_nlu_up_also_leads_to_the_letter_procedure(
-        nlu_app: Any) -> None:
-    nlu_app.extensions["relais.services"].clock = at(SATURDAY_NIGHT)
+        nlu_app: Any, clock: Clock) -> None:
+    clock.set(SATURDAY_NIGHT)
     reply = "\n".join(Phone(nlu_app, "whatsapp:+32470100012").text("c'est cette lettre", **PHOTO))
     assert "Une lettre que vous ne comprenez pas ?" in reply and "regarder votre photo" in reply
     assert cases_of(nlu_app, "whatsapp:+32470100012")[0][1] == "normal"
@@ -396,7 +396,7 @@ def test_a_caption_is_routed_by_the_nlu_then_the_keywords_then_the_choices_it_na
     from bot.core.flows import load_flows
     from bot.core.media import route
 
-    flows = load_flows(Path(__file__).resolve().parent.parent / "flows")
+    flows = load_flows(FIXED_FLOWS)
     letter = Incoming("c'est cette lettre", "whatsapp", 1, media=("image",))
     assert route(Interpretation("admin_procedure", 0.9, "nlu"), letter, flows, State()).goto == "proc_letter"
     not_understood = route(Interpretation("nlu_fallback", 0.3, "nlu"), letter, flows, State())

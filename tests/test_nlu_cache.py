@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
+import bot.adapters.nlu
 from bot.adapters.nlu import NluClient, NluResult, ResultCache
 from bot.core.errors import NluUnavailable
-from tests.conftest import RasaServer
+from tests.conftest import Clock, RasaServer
 
 
 def test_a_repeated_text_is_answered_without_rasa(rasa_up: RasaServer) -> None:
@@ -43,11 +45,13 @@ def test_the_cache_forgets_the_least_recently_used_beyond_its_size() -> None:
     assert [cache.get(k) is not None for k in ("a", "b", "c")] == [True, False, True]
 
 
-def test_a_cached_result_expires_after_its_ttl() -> None:
+def test_a_cached_result_expires_after_its_ttl(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock.set("2026-11-28 23:10")
+    monkeypatch.setattr(bot.adapters.nlu, "time", SimpleNamespace(monotonic=clock.monotonic))  # the cache's clock
     cache = ResultCache(size=8, ttl=0.05)
     cache.put("bonjour", NluResult("greet", 0.9))
     assert cache.get("bonjour") == NluResult("greet", 0.9)
 
-    time.sleep(0.06)
+    clock.advance(timedelta(seconds=0.06))
 
     assert cache.get("bonjour") is None

@@ -24,7 +24,7 @@ from bot.core.flows import Flows, check_dir, load_flows
 from bot.services import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOWS_DIR = ROOT / "flows"
+FLOWS_DIR = ROOT / "tests" / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SATURDAY_NIGHT = datetime(2026, 11, 28, 23, 10, tzinfo=BRUSSELS)
 CV, BUDGET, SMARTPHONE = "cv-2026-12-03", "budget-2026-12-10", "smartphone-2027-01-14"

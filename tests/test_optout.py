@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +9,10 @@ import pytest
 from bot.core import standing
 from bot.core.engine import Incoming, Interpretation, OptIn, OptOut, State, interpret, respond
 from bot.core.flows import Flows, load_flows
-from tests.conftest import Phone, rows
+from tests.conftest import FIXED_FLOWS, Phone, rows
 from tests.test_engine import SATURDAY_NIGHT
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = FIXED_FLOWS
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +9,9 @@ import pytest
 from bot.core import spelling
 from bot.core.flows import Flows, load_flows
 from bot.services import pipeline
+from tests.conftest import FIXED_FLOWS
 
-FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+FLOWS_DIR = FIXED_FLOWS
 
 
 @pytest.fixture(scope="module")

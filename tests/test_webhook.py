@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.conftest import PUBLIC, Phone, at, replies_of, rows, sign
+from tests.conftest import PUBLIC, Clock, Phone, replies_of, rows, sign
 
 
 def count(app: Any, table: str) -> int:
@@ -226,8 +226,8 @@ def test_a_processing_failure_still_gets_a_reply_and_is_marked_for_review(app: A
 
 # --- conversation, hours, language --------------------------------------------------------
 
-def test_bonjour_then_hours_on_a_saturday_night(app: Any, phone: Phone) -> None:
-    app.extensions["relais.services"].clock = at("2026-11-28 23:10")
+def test_bonjour_then_hours_on_a_saturday_night(app: Any, phone: Phone, clock: Clock) -> None:
+    clock.set("2026-11-28 23:10")
     assert "1 Horaires" in phone.text("bonjour")[0]
     hours = phone.text("1")[0]
     assert "Nous sommes fermés maintenant" in hours

@@ -64,7 +64,7 @@ def flows_copy(target: Path, entries: dict[str, Any], quiet: str = "21:00-08:00"
                offer_hours: float = 12) -> Path:
     """The centre's flows with these workshops and settings instead of the sample ones."""
     target.mkdir(parents=True, exist_ok=True)
-    for path in (ROOT / "flows").glob("*.yml"):
+    for path in (ROOT / "tests" / "data" / "flows").glob("*.yml"):  # = tests.conftest.FIXED_FLOWS
         shutil.copy(path, target / path.name)
     doc = yaml.safe_load((target / "workshops.yml").read_text(encoding="utf-8"))
     doc["workshops"] = entries
@@ -409,8 +409,8 @@ def test_the_list_of_my_sign_ups_is_soonest_first(people: People) -> None:
 # --- the conversation, through the signed webhook -------------------------------------------
 
 @pytest.fixture
-def chat(fixed_app: Any) -> Callable[[str], Phone]:
-    fixed_app.extensions["relais.services"].clock = lambda: MONDAY
+def chat(fixed_app: Any, clock: Any) -> Callable[[str], Phone]:
+    clock.set(MONDAY)
 
     def phone(number: str) -> Phone:
         return Phone(fixed_app, number)
