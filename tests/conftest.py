@@ -4,7 +4,7 @@ Only Twilio's cloud is faked, by the app's own dev endpoint at /dev/twilio, whic
 twilio-python client is pointed at.
 
 The flows: the app the fixtures build, `flows_dir` and the unit tests read FIXED_FLOWS
-(tests/data/flows/, a copy of flows/ frozen for the tests), so that an admin's edit of a text in
+(tests/fixtures/flows/, a copy of flows/ frozen for the tests), so that an admin's edit of a text in
 flows/ cannot break them. Only these read the live flows/ (ROOT / "flows"), on purpose:
 - tests/test_flow_scenarios.py: the admins' own conversation tests (flows/tests/*.yml) on flows/;
 - tests/test_flows_check.py: the shipped folder has no error, and its warm check is fast;
@@ -14,7 +14,7 @@ flows/ cannot break them. Only these read the live flows/ (ROOT / "flows"), on p
   sent outside a conversation fit in three SMS;
 - tests/test_named.py and tests/test_independent_eval.py (tests/named.py, tests/independent.py):
   the NLU evaluations, which measure the bot as shipped.
-Refresh the copy (`cp flows/*.yml tests/data/flows/`) when a test needs a new step or text.
+Refresh the copy (`cp flows/*.yml tests/fixtures/flows/`) when a test needs a new step or text.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 RASA_TEST_PORT = int(os.environ.get("RASA_TEST_PORT", "5105"))
 MODEL = ROOT / "nlu" / "models" / "relais.tar.gz"
-FIXED_FLOWS = ROOT / "tests" / "data" / "flows"  # not flows/, which the admins edit (see above)
+FIXED_FLOWS = ROOT / "tests" / "fixtures" / "flows"  # not flows/, which the admins edit (see above)
 PUBLIC = "https://relais.example.org"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

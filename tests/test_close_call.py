@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +11,10 @@ from bot.core.engine import CLOSE_CALL, Incoming, Interpretation, Labelled, Stat
 from bot.core.flows import Flows, load_flows
 from bot.core.text import without_greeting
 from bot.services import pipeline
-from tests.conftest import Phone, rows
+from tests.conftest import FIXED_FLOWS, Phone, rows
 from tests.test_engine import SATURDAY_NIGHT
 
-FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
+FLOWS_DIR = FIXED_FLOWS
 CLOSE = Interpretation("workshop_signup", 0.55, "nlu", alternatives=("workshop_signup", "workshop_cancel"))
 
 

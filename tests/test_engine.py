@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,8 +25,9 @@ from bot.core.engine import (
     split_reply,
 )
 from bot.core.flows import Flows, load_flows
+from tests.conftest import FIXED_FLOWS
 
-FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
+FLOWS_DIR = FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SATURDAY_NIGHT = datetime(2026, 11, 28, 23, 10, tzinfo=BRUSSELS)  # Saturday 23:10
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=BRUSSELS)

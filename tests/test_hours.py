@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from bot.core import hours as h
 from bot.core.answers import hours_answer, next_open
 from bot.core.flows import Flows, load_flows
+from tests.conftest import FIXED_FLOWS
 
-FLOWS_DIR = Path(__file__).resolve().parent / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
+FLOWS_DIR = FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 

@@ -22,9 +22,10 @@ from bot.core.engine import ActionResult, Incoming, Outcome, State, respond
 from bot.core.errors import NluUnavailable
 from bot.core.flows import Flows, check_dir, load_flows
 from bot.services import pipeline
+from tests.conftest import FIXED_FLOWS
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOWS_DIR = ROOT / "tests" / "data" / "flows"  # = tests.conftest.FIXED_FLOWS
+FLOWS_DIR = FIXED_FLOWS
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SATURDAY_NIGHT = datetime(2026, 11, 28, 23, 10, tzinfo=BRUSSELS)
 CV, BUDGET, SMARTPHONE = "cv-2026-12-03", "budget-2026-12-10", "smartphone-2027-01-14"

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT, RasaServer
+from tests.conftest import FIXED_FLOWS, ROOT, RasaServer
 
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
 
@@ -17,7 +17,7 @@ def simulate(rasa: RasaServer, *args: str, stdin: str | None = None, tmp: Path) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
     env.update(RASA_URL=rasa.url, DATABASE_URL=f"sqlite:///{tmp / 'not-used.db'}",
                REDIS_URL="redis://127.0.0.1:1/0",  # the simulator needs neither
-               FLOWS_DIR=str(ROOT / "tests" / "data" / "flows"))  # = tests.conftest.FIXED_FLOWS
+               FLOWS_DIR=str(FIXED_FLOWS))
     return subprocess.run([FLASK, "--app", "bot", "simulate", *args], cwd=ROOT, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)
 

@@ -13,9 +13,9 @@ from bot.adapters.nlu import NluClient
 from bot.core.flows import FlowError
 from bot.core.text import normalize
 from bot.core.triage import URGENT_MIN_CONFIDENCE, Lexicon, Triage, assess, load_lexicon
-from tests.conftest import ROOT, RasaServer
+from tests.conftest import FIXED_FLOWS, ROOT, RasaServer
 
-LEXICON = ROOT / "tests" / "data" / "flows" / "crisis.yml"  # in tests.conftest.FIXED_FLOWS
+LEXICON = FIXED_FLOWS / "crisis.yml"
 HELD_OUT = ROOT / "tests" / "data" / "crisis_heldout.yml"
 MAX_FALSE_POSITIVES = 0.10
 
@@ -172,7 +172,7 @@ def test_a_case_the_nlu_alone_would_flag_goes_to_a_person_with_that_reason() -> 
     from bot.core.flows import load_flows
     from bot.services import pipeline
 
-    flows = load_flows(ROOT / "tests" / "data" / "flows")  # = tests.conftest.FIXED_FLOWS
+    flows = load_flows(FIXED_FLOWS)
     meaning = pipeline._triage("il y a 3 ans on dormait dehors", Interpretation("urgent", 1.0, "nlu"), flows)
     assert meaning.goto == flows.human and meaning.goto != "urgent"
     assert meaning.reason and meaning.reason.startswith("à vérifier : le modèle de langue y voit une urgence")
@@ -499,7 +499,7 @@ def test_a_new_kind_of_crisis_is_caught_inside_a_flow_and_after_opt_out(
     from bot.core.flows import load_flows
     from bot.services import pipeline
 
-    flows = load_flows(ROOT / "tests" / "data" / "flows")  # = tests.conftest.FIXED_FLOWS
+    flows = load_flows(FIXED_FLOWS)
     meaning, _ = pipeline.understand(None, flows, State(lang="fr", step=step), Incoming(text, opted_out=opted_out))
     assert meaning.goto == "urgent", meaning
 

@@ -30,6 +30,7 @@ from bot.services import workshops
 from bot.web.dev import SENT_KEY
 from tests.conftest import (
     BRUSSELS,
+    FIXED_FLOWS,
     ROOT,
     LiveServer,
     Phone,
@@ -64,7 +65,7 @@ def flows_copy(target: Path, entries: dict[str, Any], quiet: str = "21:00-08:00"
                offer_hours: float = 12) -> Path:
     """The centre's flows with these workshops and settings instead of the sample ones."""
     target.mkdir(parents=True, exist_ok=True)
-    for path in (ROOT / "tests" / "data" / "flows").glob("*.yml"):  # = tests.conftest.FIXED_FLOWS
+    for path in (FIXED_FLOWS).glob("*.yml"):
         shutil.copy(path, target / path.name)
     doc = yaml.safe_load((target / "workshops.yml").read_text(encoding="utf-8"))
     doc["workshops"] = entries
