@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +19,9 @@ from flask.cli import AppGroup
 
 from bot.adapters import db
 from bot.adapters import outbox as outbound
+from bot.adapters.models import utcnow
 from bot.adapters.state import MemoryStateStore
-from bot.services import pipeline, workshops
+from bot.services import pipeline, sweeper, workshops
 
 
 def register(app: Flask) -> None:
@@ -36,14 +38,11 @@ def register(app: Flask) -> None:
 @click.option("--every", type=float, default=0, help="Sweep again every N seconds (the Procfile's sweeper).")
 def sweep(every: float) -> None:
     """Re-enqueue cases never escalated, messages never sent and workshop reminders Redis lost."""
-    import time
-
-    from worker.escalation import sweep as run_sweep
-
+    services = current_app.extensions["relais.services"]
     while True:
-        result = run_sweep()
-        if not every or result != "0 cases, 0 messages, 0 reminders":
-            click.echo(result)
+        swept = sweeper.sweep(services.sessions, current_app.extensions["relais.redis"], services.flows, utcnow())
+        if swept or not every:  # a sweeper that runs every 30 s says something only when it did something
+            click.echo(str(swept))
         if not every:
             return
         time.sleep(every)

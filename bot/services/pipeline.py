@@ -8,7 +8,6 @@ that must not touch production.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters import metrics
-from bot.adapters.models import Case, Contact, Message, StandingChange, utcnow
+from bot.adapters.models import Contact, Message, StandingChange, utcnow
 from bot.adapters.nlu import NluClient, NluResult
 from bot.core import engine, fallback, media, sms, triage
 from bot.core.engine import Incoming, Interpretation, Labelled, OpenCase, OptIn, OptOut, State
@@ -31,11 +30,12 @@ from bot.core.flows import Flows
 from bot.core.privacy import pseudonym
 from bot.core.spelling import Speller
 from bot.core.text import clean, strip_accents, without_greeting
+from bot.services import cases
+from bot.services.cases import SAFE_REPLY, new_reference
 
 log = logging.getLogger(__name__)
 
 MAX_STORED_BODY = 10_000
-REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
 # Two intents whose confidences are closer than this are a close call: the bot asks which one
 # is meant instead of guessing. DIET's confidences are nearly always 1.0 or near 0, so the
@@ -45,8 +45,6 @@ REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
 CLOSE_CALL_MARGIN = 0.9
 # Words of address after a greeting ("bonjour madame,"): set aside with it before the NLU.
 ADDRESS_WORDS = frozenset({"madame", "monsieur", "mme", "mr", "mevrouw", "meneer", "madam", "sir", "mrs"})
-SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
-              "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
 
 
 class StateStore(Protocol):
@@ -159,7 +157,7 @@ def _store(svc: Services, form: InboundForm) -> Stored:
                 contact = _new_contact(svc, form)
                 session.add(contact)
             else:  # a new contact has no case yet: no query
-                case = _open_case(session, contact.id)
+                case = cases.open_case_of(session, contact.id)
             message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
                               body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
                               media=list(form.media) or None, status="received")
@@ -314,16 +312,6 @@ def _close_call(result: NluResult, flows: Flows) -> tuple[str, ...]:
     return pair
 
 
-def new_reference() -> str:
-    """A short reference a person can read out on the phone: no 0/O, 1/I look-alikes."""
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
-def _open_case(session: Session, contact_id: int) -> Case | None:
-    query = select(Case).where(Case.contact_id == contact_id, Case.status == "open").order_by(Case.id.desc())
-    return session.scalars(query).first()
-
-
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
             outcome: engine.Outcome | None, replies: list[str], review: str | None,
             reference: str = "", known_language: str | None = None) -> list[str]:
@@ -366,23 +354,9 @@ def _apply_actions(session: Session, actions: list[object], contact: Contact, me
     escalate = []
     for action in actions:
         if isinstance(action, OpenCase):
-            case = _open_case(session, contact.id)
-            if case is None:
-                case = Case(contact_id=contact.id, message_id=message.id, priority=action.priority,
-                            reason=action.reason[:255], reference=reference or new_reference(),
-                            opened_at=now)
-                session.add(case)
-            elif action.priority == "urgent" and case.priority != "urgent":
-                # a waiting case becomes urgent: it is escalated again, as urgent
-                case.priority, case.reason, case.escalated_at = "urgent", action.reason[:255], None
-                case.opened_at = now
-            else:
-                # the person's answers (talk flow) complete a waiting normal case; no new alert
-                if case.priority == action.priority == "normal":
-                    case.reason = action.reason[:255]
-                continue
-            session.flush()
-            escalate.append((case.id, case.priority))
+            case = cases.open_or_raise(session, contact.id, message.id, action.priority, action.reason, now, reference)
+            if case is not None:
+                escalate.append((case.id, case.priority))
         elif isinstance(action, OptOut | OptIn):
             _change_standing(session, contact, message, action)
         elif isinstance(action, Labelled):
