@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bot.adapters import db
 from bot.adapters import outbox as outbound
@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
 
 @click.command("sweep")
 @click.option("--every", type=float, default=0, help="Sweep again every N seconds (the Procfile's sweeper).")
+@with_appcontext
 def sweep(every: float) -> None:
     """Re-enqueue cases never escalated, messages never sent and workshop reminders Redis lost."""
     services = current_app.extensions["relais.services"]
