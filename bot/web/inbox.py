@@ -11,12 +11,8 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from flask import (
     Blueprint,
     Response,
@@ -36,13 +32,23 @@ from sqlalchemy.orm import Session
 
 from bot.adapters import twilio_media
 from bot.adapters.models import utcnow
-from bot.core import sms, whatsapp
+from bot.core import whatsapp
 from bot.core.flows import FlowError, Flows
 from bot.services import case_queries, cases
 from bot.services.case_queries import Conversation, is_failed, user_names
 from bot.web.auth import db_sessions, require_login, secure_headers
+from bot.web.inbox_display import (
+    ERROR_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    channel_label,
+    queue_rows,
+    shown_as,
+    sms_rules,
+)
 
-__all__ = ["bp", "mask", "user_names", "waited"]  # user_names: the admin pages list editors by name
+# bot/web/admin.py imports user_names from here; its home is bot.services.case_queries
+__all__ = ["bp", "user_names"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -51,17 +57,6 @@ bp.before_request(require_login)
 
 OUTCOMES = ("Information donnée", "Rendez-vous fixé", "Réorienté vers un service",
             "Urgence prise en charge (112, 107...)", "Sans suite")
-STATUS_LABELS = {
-    "received": "reçu", "processed": "reçu", "replied": "envoyé", "queued": "en attente d'envoi",
-    "accepted": "accepté", "sending": "envoi en cours", "sent": "envoyé", "delivered": "remis",
-    "read": "lu", "undelivered": "non remis", "failed": "échec", "unknown": "incertain (à vérifier)",
-}
-ERROR_LABELS = {
-    21610: "la personne a envoyé STOP", 21211: "numéro invalide", 21614: "pas un numéro de mobile",
-    30003: "téléphone injoignable", 30005: "numéro inconnu", 30006: "ligne fixe ou opérateur",
-    30007: "filtré comme spam", 63016: "hors de la fenêtre WhatsApp de 24 h",
-}
-SOURCE_LABELS = {"bot": "Robot", "system": "Message automatique", "staff": "Équipe", "worker": "Travailleur social"}
 
 
 def _served() -> Flows | None:
@@ -78,104 +73,11 @@ def _tz() -> ZoneInfo:
     return flows.schedule.tz if flows else ZoneInfo("Europe/Brussels")
 
 
-# --- pure helpers ------------------------------------------------------------------------
-
-def mask(address: str) -> str:
-    """A phone number fit for a list: country and first group, then only the last two digits."""
-    number = address.removeprefix("whatsapp:")
-    try:
-        formatted = phonenumbers.format_number(phonenumbers.parse(number, None),
-                                               phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        formatted = number
-    groups = formatted.split(" ")
-    if len(groups) > 2:
-        head, tail = " ".join(groups[:2]) + " ", " ".join(groups[2:])
-    else:  # not a number phonenumbers can group: keep only its first four characters
-        head, tail = formatted[:4], formatted[4:]
-    return head + _hide_digits(tail, keep=2)
-
-
-def _hide_digits(text: str, keep: int) -> str:
-    out, seen = [], 0
-    for char in reversed(text):
-        seen += char.isdigit()
-        out.append("•" if char.isdigit() and seen > keep else char)
-    return "".join(reversed(out))
-
-
-def waited(delta: timedelta) -> str:
-    """How long someone has waited, the way a person says it: '12 min', '2 h 05', '3 j 4 h'."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 1:
-        return "< 1 min"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d}"
-    days, hours = divmod(hours, 24)
-    return f"{days} j {hours} h"
-
-
-def sms_rules() -> dict[str, Any]:
-    """bot/core/sms.py's GSM-7 alphabet and replacements, for the segment counter in the browser."""
-    return {"basic": "".join(sorted(sms.GSM7_BASIC)), "extension": "".join(sorted(sms.GSM7_EXTENSION)),
-            "replacements": sms._REPLACEMENTS}
-
-
-def channel_label(channel: str) -> str:
-    """'SMS' or 'WhatsApp'."""
-    return "WhatsApp" if channel == "whatsapp" else "SMS"
-
-
-def shown_as(entry: dict[str, str]) -> str:
-    """How the thread shows one entry of Message.media: image, audio, video, download, refused, location."""
-    if entry.get("kind") == "location":
-        return "location"
-    content_type = twilio_media.mime(entry.get("type", ""))
-    if content_type in twilio_media.INLINE:
-        return content_type.split("/")[0]
-    return "download" if content_type in twilio_media.DOWNLOAD else "refused"
-
-
-# --- the queue -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One open case as the queue shows it."""
-
-    id: int
-    reference: str
-    priority: str
-    reason: str
-    channel: str
-    who: str
-    waited: str
-    opened_at: datetime
-    claimed_by: str | None
-    mine: bool
-    bot_talks: bool
-    failed: bool
-    unanswered: bool
-
-
-def queue_rows(db: Session, now: datetime, user_id: int) -> list[QueueRow]:
-    """The open cases with what a social worker needs to pick the next one."""
-    return [QueueRow(
-        id=w.case.id, reference=w.case.reference or str(w.case.id), priority=w.case.priority,
-        reason=w.case.reason, channel=channel_label(w.contact.channel), who=mask(w.contact.address),
-        waited=waited(now - w.case.opened_at), opened_at=w.case.opened_at, claimed_by=w.claimed_by,
-        mine=w.case.claimed_by_id == user_id, bot_talks=w.contact.owner_id is None,
-        failed=w.failed, unanswered=w.unanswered,
-    ) for w in case_queries.open_queue(db)]
-
-
 @bp.get("")
 def queue() -> str:
     """The queue of open cases; it refreshes itself from /inbox/queue every 3 s."""
     with db_sessions()() as db:
-        rows = queue_rows(db, utcnow(), current_user.id)
+        rows = queue_rows(case_queries.open_queue(db), utcnow(), current_user.id)
     return render_template("inbox/queue.html", rows=rows, tz=_tz())
 
 
@@ -183,7 +85,7 @@ def queue() -> str:
 def queue_fragment() -> Response:
     """The queue as an HTML fragment in JSON, for the page's polling."""
     with db_sessions()() as db:
-        rows = queue_rows(db, utcnow(), current_user.id)
+        rows = queue_rows(case_queries.open_queue(db), utcnow(), current_user.id)
     html = render_template("inbox/_queue.html", rows=rows, tz=_tz())
     return jsonify(html=html, count=len(rows), urgent=sum(r.priority == "urgent" for r in rows),
                    ids=[r.id for r in rows])
