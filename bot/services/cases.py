@@ -1,9 +1,9 @@
 """A case's life: opened by the pipeline or the sweeper, claimed, answered, handed back, closed.
 
-Every function takes the caller's Session and ids, changes rows in that one transaction and
-records the action in the audit log; `run` commits and only then hands the outbox messages to
-the RQ worker, by id. An action that cannot be done raises Refused (nothing is kept).
-Logs carry case, message and user ids only.
+Every function takes the caller's Session and ids and changes rows in that one transaction;
+the social workers' actions also record themselves in the audit log. `run` commits an action
+and only then hands its outbox messages to the RQ worker, by id. An action that cannot be
+done raises Refused (nothing is kept). Logs carry case, message and user ids only.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Done:
     """What an action did: the confirmation to show and the (message id, queue) pairs to send."""
 
     notice: str
-    outbox: list[tuple[int, str]] = field(default_factory=list)
+    to_send: list[tuple[int, str]] = field(default_factory=list)
     delayed: bool = False  # Redis refused a message: the outbox sweep sends it later
 
 
@@ -115,7 +115,7 @@ def run(sessions: sessionmaker[Session], connection: redis.Redis, action: Callab
     """Run action in one transaction; after the commit, hand its outbox messages to the worker."""
     with sessions() as db, db.begin():
         done = action(db)
-    for message_id, queue_name in done.outbox:
+    for message_id, queue_name in done.to_send:
         try:
             outbox.enqueue(connection, message_id, queue_name)
         except redis.RedisError:
