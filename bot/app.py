@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from flask import Flask
 
+from bot import extensions as ext
 from bot.adapters.db import make_engine, make_sessionmaker
 from bot.adapters.nlu import NluClient
 from bot.adapters.outbox import enqueue_escalation
@@ -40,18 +41,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _extensions(app: Flask) -> None:
+    """The shared clients (bot.extensions reads them); the Twilio client is built on first use."""
     cfg = app.config
     engine = make_engine(cfg["DATABASE_URL"])
     connection = redis.Redis.from_url(cfg["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
     nlu = NluClient(cfg["RASA_URL"], cfg["NLU_TIMEOUT"], cache_size=cfg.get("NLU_CACHE_SIZE", 0),
                     speller=spelling.from_training_data())
     flows = FlowsStore(cfg["FLOWS_DIR"], strict=False)  # broken flows: safe replies, /healthz says why
-    app.extensions["relais.db"] = engine
-    app.extensions["relais.redis"] = connection
-    app.extensions["relais.nlu"] = nlu
-    app.extensions["relais.flows"] = flows
+    app.extensions[ext.DB] = engine
+    app.extensions[ext.REDIS] = connection
+    app.extensions[ext.NLU] = nlu
+    app.extensions[ext.FLOWS] = flows
     sessions = make_sessionmaker(engine)
-    app.extensions["relais.services"] = Services(
+    app.extensions[ext.SERVICES] = Services(
         sessions=sessions,
         states=RedisStateStore(connection, cfg["STATE_TTL"]),
         nlu=nlu,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -17,11 +15,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from bot import extensions
 from bot.adapters import db
 from bot.adapters import outbox as outbound
 from bot.adapters.models import utcnow
-from bot.adapters.state import MemoryStateStore
-from bot.services import pipeline, sweeper, workshops
+from bot.core.text import parse_moment
+from bot.services import pipeline, scratch, sweeper
 
 
 def register(app: Flask) -> None:
@@ -39,9 +38,9 @@ def register(app: Flask) -> None:
 @with_appcontext
 def sweep(every: float) -> None:
     """Re-enqueue cases never escalated, messages never sent and workshop reminders Redis lost."""
-    services = current_app.extensions["relais.services"]
+    services = extensions.services()
     while True:
-        swept = sweeper.sweep(services.sessions, current_app.extensions["relais.redis"], services.flows, utcnow())
+        swept = sweeper.sweep(services.sessions, extensions.redis(), services.flows, utcnow())
         if swept or not every:  # a sweeper that runs every 30 s says something only when it did something
             click.echo(str(swept))
         if not every:
@@ -57,11 +56,10 @@ flows_cli = AppGroup("flows", help="Check and test the conversation flows (the Y
 @click.option("--max-segments", default=3, show_default=True, type=click.IntRange(min=1),
               help="The most SMS segments one reply may take.")
 def flows_check(directory: Path | None, max_segments: int) -> None:
-    """Check the flows in DIRECTORY (default: $FLOWS_DIR, else flows/); exit 1 on an error."""
-    from bot.core.flows_check import check_dir, summary
+    """Check the flows in DIRECTORY (default: the settings' FLOWS_DIR, else flows/); exit 1 on an error."""
+    from bot.core.flows import check_dir, summary
 
-    directory = directory or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR")
-                                  or "flows")
+    directory = directory or Path(current_app.config["FLOWS_DIR"])
     if not directory.is_dir():
         raise click.ClickException(f"{directory} is not a folder")
     report = check_dir(directory, max_segments=max_segments)
@@ -81,10 +79,10 @@ def flows_test(path: Path | None, use_nlu: bool) -> None:
     import logging
 
     from bot.core.flows import FlowError
-    from bot.services.flowtests import run_path
+    from bot.services.flowtest_runner import run_path
 
-    path = path or Path(os.environ.get("FLOWS_DIR") or current_app.config.get("FLOWS_DIR") or "flows")
-    nlu = current_app.extensions["relais.nlu"] if use_nlu else None
+    path = path or Path(current_app.config["FLOWS_DIR"])
+    nlu = extensions.nlu() if use_nlu else None
     loggers = [logging.getLogger(name) for name in ("bot", "alembic")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:  # one line per test, not per message
@@ -118,13 +116,13 @@ messages_cli = AppGroup("messages", help="Outbound messages.")
 @click.argument("text")
 def messages_send(to: str, text: str) -> None:
     """Send TEXT to TO (+32..., or whatsapp:+32...) through the worker."""
-    services = current_app.extensions["relais.services"]
+    services = extensions.services()
     form = pipeline.InboundForm(sid="", address=to, body="")
     with services.sessions() as session:
         contact = pipeline.get_or_create_contact(services, session, form)
         message = outbound.create(session, contact, text, source="staff")
         session.commit()
-    outbound.enqueue(current_app.extensions["relais.redis"], message.id)
+    outbound.enqueue(extensions.redis(), message.id)
     click.echo(f"message {message.id} queued")
 
 
@@ -132,55 +130,40 @@ def messages_send(to: str, text: str) -> None:
 @click.option("--json", "json_file", type=click.File("r"), help="One message per line; '-' for stdin.")
 @click.option("--same-contact", is_flag=True, help="All lines from one contact (default: each fresh).")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]), default="sms")
-@click.option("--at", "at", default=None, help="Local date and time, e.g. '2026-11-28 23:10'.")
+@click.option("--at", "at", default=None,
+              help="Local date and time, e.g. '2026-11-28 23:10' or 'samedi 23:10'.")
 @click.option("--number", default="+32470000000", help="The contact's number.")
 def simulate(json_file: IO[str] | None, same_contact: bool, channel: str, at: str | None,
              number: str) -> None:
     """Talk to the real engine and NLU with a scratch database; nothing is sent."""
-    services = _scratch_services(at)
-    if json_file is None:
-        _chat(services, channel, number)
-        return
-    for index, line in enumerate(json_file):
-        text = line.rstrip("\n")
-        address = number if same_contact else f"+3247{index:07d}"
-        click.echo(json.dumps(_simulate_one(services, channel, address, text), ensure_ascii=False))
+    base = extensions.services()
+    moment = _moment(at, base.flows().schedule.tz) if at else None
+    with scratch.scratch_services(base.flows, nlu=base.nlu, pseudonym_key=base.pseudonym_key,
+                                  clock=lambda: moment or datetime.now(UTC)) as services:
+        if json_file is None:
+            _chat(services, channel, number)
+            return
+        for index, line in enumerate(json_file):
+            text = line.rstrip("\n")
+            address = number if same_contact else f"+3247{index:07d}"
+            click.echo(json.dumps(_simulate_one(services, channel, address, text), ensure_ascii=False))
 
 
-def _scratch_services(at: str | None) -> pipeline.Services:
-    base: pipeline.Services = current_app.extensions["relais.services"]
-    scratch = Path(tempfile.mkdtemp(prefix="relais-sim-")) / "sim.db"
-    url = f"sqlite:///{scratch}"
-    db.upgrade(url)
-    moment = None
-    if at:
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(base.flows().schedule.timezone))
-
-    def clock() -> datetime:
-        return moment or datetime.now(UTC)
-
-    sessions = db.make_sessionmaker(db.make_engine(url))
-    return pipeline.Services(sessions=sessions, states=MemoryStateStore(), nlu=base.nlu, flows=base.flows,
-                             clock=clock, pseudonym_key=base.pseudonym_key,
-                             effects=workshops.effects_factory(sessions, None),  # rows only: nothing sent
-                             counted=False)
+def _moment(at: str, tz: ZoneInfo) -> datetime:
+    """The --at moment, in the centre's time unless it says otherwise."""
+    try:
+        return parse_moment(at, datetime.now(tz))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--at") from None
 
 
 def _simulate_one(services: pipeline.Services, channel: str, number: str, text: str) -> dict[str, Any]:
     address = f"whatsapp:{number}" if channel == "whatsapp" else number
     form = pipeline.InboundForm(sid=f"SIM{uuid.uuid4().hex}", address=address, body=text)
-    replies = pipeline.handle_inbound(services, form)
-    with services.sessions() as session:
-        from sqlalchemy import select
-
-        from bot.adapters.models import Message
-
-        message = session.scalars(select(Message).where(Message.sid == form.sid)).one()
-        return {"text": text, "intent": message.intent, "confidence": message.confidence,
-                "language": message.language, "priority": message.priority, "replies": replies,
-                "understood_by": message.understood_by, "needs_review": message.needs_review}
+    replies, message = scratch.send(services, form)
+    return {"text": text, "intent": message.intent, "confidence": message.confidence,
+            "language": message.language, "priority": message.priority, "replies": replies,
+            "understood_by": message.understood_by, "needs_review": message.needs_review}
 
 
 def _chat(services: pipeline.Services, channel: str, number: str) -> None:
@@ -207,7 +190,7 @@ def users_create(email: str, name: str, role: str, password: str) -> None:
     """Create an account that logs in at /inbox with EMAIL and a password."""
     from bot.web import auth
 
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         try:
             user = auth.create_user(session, email, name, role, password)
         except ValueError as exc:
@@ -221,7 +204,7 @@ def users_token(email: str) -> None:
     """Print a new API token for EMAIL (the previous one stops working); only its hash is kept."""
     from bot.web import auth
 
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         user = auth.user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no user with the email {email}")
@@ -239,7 +222,7 @@ def users_password(email: str, password: str) -> None:
 
     if len(password) < auth.MIN_PASSWORD_LENGTH:
         raise click.ClickException(f"the password must have at least {auth.MIN_PASSWORD_LENGTH} characters")
-    with current_app.extensions["relais.services"].sessions() as session, session.begin():
+    with extensions.sessions()() as session, session.begin():
         user = auth.user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no user with the email {email}")

@@ -6,6 +6,7 @@ but malformed stops the app at start with a message that names it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,20 +23,48 @@ class ConfigError(RuntimeError):
     """A configuration variable is missing or malformed."""
 
 
-def envfloat(env: Mapping[str, str], name: str, default: float) -> float:
-    """Read a number, naming the variable when it is not one."""
+def envfloat(env: Mapping[str, str], name: str, default: float, *, above: float | None = None) -> float:
+    """Read a number (strictly greater than above, when given), naming the variable when it is not one."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: no use as a timeout
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
+    if above is not None and value <= above:
+        raise ConfigError(f"{name} must be more than {above:g}, not {raw!r}")
+    return value
 
 
-def envint(env: Mapping[str, str], name: str, default: int) -> int:
-    """Read an integer, naming the variable when it is not one."""
-    return int(envfloat(env, name, default))
+def envint(env: Mapping[str, str], name: str, default: int, *, least: int | None = None,
+           most: int | None = None) -> int:
+    """Read a whole number ("1.5" is refused, not truncated), naming the variable when it is not one."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if (least is not None and value < least) or (most is not None and value > most):
+        bounds = f"at least {least}" if most is None else f"between {least} and {most}"
+        raise ConfigError(f"{name} must be {bounds}, not {raw!r}")
+    return value
+
+
+def envlevel(env: Mapping[str, str], name: str, default: str) -> str:
+    """Read a logging level name (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case), naming the variable."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    level = raw.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        names = ", ".join(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+        raise ConfigError(f"{name} must be a logging level ({names}), not {raw!r}")
+    return level
 
 
 @dataclass(frozen=True)
@@ -80,7 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if bool(sid) != bool(token):
         raise ConfigError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
     dev_mode = not sid
-    port = envint(env, "PORT", 5000)
+    port = envint(env, "PORT", 5000, least=1, most=65535)
     public_base_url = env.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
     secret_key = env.get("SECRET_KEY", "")
     if not secret_key:
@@ -93,10 +122,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'relais.db'}",
         redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
         rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
-        nlu_timeout=envfloat(env, "NLU_TIMEOUT", 1.5),
-        nlu_cache_size=envint(env, "NLU_CACHE_SIZE", 4096),
+        nlu_timeout=envfloat(env, "NLU_TIMEOUT", 1.5, above=0),
+        nlu_cache_size=envint(env, "NLU_CACHE_SIZE", 4096, least=0),
         flows_dir=Path(env.get("FLOWS_DIR") or ROOT / "flows"),
-        state_ttl=envint(env, "STATE_TTL", 6 * 3600),
+        state_ttl=envint(env, "STATE_TTL", 6 * 3600, least=1),
         secret_key=secret_key,
         pseudonym_key=env.get("PSEUDONYM_KEY") or secret_key,
         twilio_account_sid=sid or DEV_ACCOUNT_SID,
@@ -107,15 +136,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env.get("TWILIO_API_BASE_URL")
             or (f"http://127.0.0.1:{port}/dev/twilio" if dev_mode else "")
         ).rstrip("/"),
-        twilio_timeout=envfloat(env, "TWILIO_TIMEOUT", 10.0),
+        twilio_timeout=envfloat(env, "TWILIO_TIMEOUT", 10.0, above=0),
         # An approved WhatsApp template with one variable ({{1}}: the social worker's text),
         # used for replies outside WhatsApp's 24-hour window. The dev fake accepts any HX sid.
         twilio_whatsapp_template_sid=env.get("TWILIO_WHATSAPP_TEMPLATE_SID")
         or (DEV_TEMPLATE_SID if dev_mode else ""),
-        media_timeout=envfloat(env, "MEDIA_TIMEOUT", 10.0),
-        media_max_bytes=envint(env, "MEDIA_MAX_BYTES", 16 * 1024 * 1024),  # WhatsApp's own limit
+        media_timeout=envfloat(env, "MEDIA_TIMEOUT", 10.0, above=0),
+        media_max_bytes=envint(env, "MEDIA_MAX_BYTES", 16 * 1024 * 1024, least=1),  # WhatsApp's own limit
         dev_mode=dev_mode,
-        log_level=env.get("LOG_LEVEL") or "INFO",
+        log_level=envlevel(env, "LOG_LEVEL", "INFO"),
     )
 
 
@@ -125,3 +154,8 @@ def _load_dotenv() -> None:
         from dotenv import load_dotenv
 
         load_dotenv(dotenv, override=False)
+
+
+def settings_from_config(config: Mapping[str, Any]) -> Settings:
+    """The settings back from an app's config (test_config overrides included)."""
+    return Settings(**{name: config[name.upper()] for name in Settings.__dataclass_fields__})

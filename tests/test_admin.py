@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 import bot.services.flows_store
-import bot.web.admin
-from bot.core.flows_check import Problem
-from bot.core.flows_check import check_dir as real_check_dir
-from bot.web.admin import diff_lines, folder_lock, parse_moment
+import bot.web.admin_files
+from bot import extensions
+from bot.core.flows import Problem
+from bot.core.flows import check_dir as real_check_dir
+from bot.core.text import parse_moment
+from bot.web.admin_files import diff_lines, folder_lock
 from tests.conftest import BRUSSELS, csrf_of, log_in, make_user, rows
 
 ADMIN = "lea@cpas.example"
@@ -146,21 +148,21 @@ def test_the_list_shows_every_flow_file_and_the_version_served(app: Any, admin: 
     for path in flows_dir.glob("*.yml"):
         assert f'data-file="{path.name}"' in body
     assert "README.md" not in body.split('id="files"')[1].split("</ul>")[0]
-    served = app.extensions["relais.flows"].get().version
+    served = extensions.flows_store(app).get().version
     assert f"version {served}" in body
     assert "jamais modifié depuis cette page" in body
 
 
 def test_the_list_says_in_plain_words_why_the_app_refused_the_files_on_disk(
         app: Any, admin: Any, flows_dir: Path, reload_at_once: None) -> None:
-    served = app.extensions["relais.flows"].get().version
+    served = extensions.flows_store(app).get().version
     menu = flows_dir / "menu.yml"
     menu.write_text(menu.read_text(encoding="utf-8").replace("goto: hours", "goto: nowhere", 1), encoding="utf-8")
     body = page(admin.get("/admin/flows"))
     assert "Le robot a refusé les fichiers actuels" in body
     assert "menu.yml" in body and "'nowhere', which is not a step" in body
     assert f"dernière version valide ({served})" in body
-    assert app.extensions["relais.flows"].get().version == served  # still the last valid one
+    assert extensions.flows_store(app).get().version == served  # still the last valid one
 
 
 def test_an_app_started_on_broken_flows_can_be_mended_from_the_page(
@@ -176,7 +178,7 @@ def test_an_app_started_on_broken_flows_can_be_mended_from_the_page(
     assert "aucune version valide" in body and "'nowhere', which is not a step" in body
     text, base, token = open_editor(client, "menu.yml")
     assert save(client, "menu.yml", good, base, token).status_code == 302
-    assert app.extensions["relais.flows"].get().steps["hours"]
+    assert extensions.flows_store(app).get().steps["hours"]
     assert "Le robot utilise les fichiers" in page(client.get("/admin/flows"))
 
 
@@ -253,7 +255,7 @@ def test_warnings_do_not_block_a_save_but_errors_do(
         report = real_check_dir(directory, overrides=overrides)
         return replace(report, problems=report.problems + found)
 
-    monkeypatch.setattr(bot.web.admin, "check_dir", check_dir)
+    monkeypatch.setattr(bot.web.admin_files, "check_dir", check_dir)
     _text, base, token = open_editor(admin, "centre.yml")
     edited = edited_centre(flows_dir)
 
@@ -355,7 +357,7 @@ def test_diff_lines_marks_added_removed_and_context_lines() -> None:
 
 def test_rollback_restores_the_old_bytes_and_the_running_app_serves_them(
         app: Any, admin: Any, flows_dir: Path, reload_at_once: None) -> None:
-    store = app.extensions["relais.flows"]
+    store = extensions.flows_store(app)
     original = (flows_dir / "centre.yml").read_bytes()
     _text, base, token = open_editor(admin, "centre.yml")
     save(admin, "centre.yml", edited_centre(flows_dir), base, token)

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 import bot.services.flows_store
+from bot import extensions
 from tests.conftest import PASSWORD, make_user, rows
 
 ADMIN = "lea@cpas.example"
@@ -101,7 +102,7 @@ def test_an_admin_checks_previews_saves_compares_and_rolls_back_a_flow_on_a_phon
     page.click("#save-button")
     expect(page.locator(".flash.ok")).to_contain_text("Enregistré : version #2")
     assert path.read_text(encoding="utf-8") == edited
-    assert app.extensions["relais.flows"].get().text("hours_closed_now", "fr") == EDITED_FR
+    assert extensions.flows_store(app).get().text("hours_closed_now", "fr") == EDITED_FR
 
     # history and diff
     page.click("#history-link")
@@ -124,7 +125,7 @@ def test_an_admin_checks_previews_saves_compares_and_rolls_back_a_flow_on_a_phon
     expect(page.locator(".flash.ok")).to_contain_text("Retour à la version #1 fait")
     expect(page.locator('li[data-version="3"]')).to_contain_text("retour à la version #1 : trop familier")
     assert path.read_bytes() == original
-    assert app.extensions["relais.flows"].get().text("hours_closed_now", "fr") == CLOSED_FR
+    assert extensions.flows_store(app).get().text("hours_closed_now", "fr") == CLOSED_FR
     assert [r[0] for r in rows(app, "SELECT action FROM audit_log WHERE action LIKE 'flow_%' ORDER BY id")] \
         == ["flow_save", "flow_rollback"]
 

@@ -10,14 +10,19 @@ import pytest
 
 from bot.core.engine import (
     MAX_REPLY,
+    ActionResult,
     Incoming,
     Interpretation,
     OpenCase,
     OptOut,
     Outcome,
+    Seats,
     State,
+    WorkshopAction,
     interpret,
+    needs_seats,
     respond,
+    settle,
     split_reply,
 )
 from bot.core.flows import Flows, load_flows
@@ -362,3 +367,48 @@ def test_each_turn_counts_and_remembers_the_last_step(flows: Flows) -> None:
 
     assert (first.state.turns, second.state.turns) == (1, 2)
     assert second.state.step == "talk"
+
+
+# --- workshop actions: returned, told from a snapshot, settled against the database -----------
+
+CV = "cv-2026-12-03"
+
+
+def test_a_sign_up_is_returned_with_the_result_the_seats_foretell(flows: Flows) -> None:
+    state = State(lang="fr", lang_locked=True, step="workshop_confirm", data={"workshop": CV})
+    meaning = interpret(state, Incoming("oui"), flows)
+    assert meaning is not None
+
+    outcome = respond(state, Incoming("oui"), meaning, SATURDAY_NIGHT, flows, Seats(free={CV: 3}))
+
+    actions = [a for a in outcome.actions if isinstance(a, WorkshopAction)]
+    assert [(a.name, a.data["workshop"], a.told.result) for a in actions] == [("signup", CV, "confirmed")]
+    assert outcome.state.step == "workshop_confirmed"
+    assert needs_seats(outcome, flows)
+
+
+def test_when_the_seats_were_stale_the_databases_result_wins_and_the_reply_follows(flows: Flows) -> None:
+    state = State(lang="fr", lang_locked=True, step="workshop_confirm", data={"workshop": CV})
+    incoming = Incoming("oui")
+    meaning = interpret(state, incoming, flows)
+    assert meaning is not None
+    seats = Seats(free={CV: 1})  # the last seat went to someone else meanwhile
+    applied: list[str] = []
+
+    def apply(action: WorkshopAction) -> ActionResult:
+        applied.append(action.name)
+        return ActionResult("waiting", {"workshop": CV, "position": "1"})
+
+    outcome = settle(lambda told: respond(state, incoming, meaning, SATURDAY_NIGHT, flows, seats, told), apply)
+
+    assert applied == ["signup"]  # applied once, not again when the turn is told anew
+    assert outcome.state.step == "workshop_waiting"
+    assert [a.told.result for a in outcome.actions if isinstance(a, WorkshopAction)] == ["waiting"]
+
+
+def test_a_turn_that_touches_no_workshop_reads_no_seats(flows: Flows) -> None:
+    state = State(lang="fr", lang_locked=True)
+    meaning = interpret(state, Incoming("1"), flows)
+    assert meaning is not None
+
+    assert not needs_seats(respond(state, Incoming("1"), meaning, SATURDAY_NIGHT, flows), flows)

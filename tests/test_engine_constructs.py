@@ -17,13 +17,16 @@ import pytest
 from bot.core.engine import (
     PICKED,
     ActionResult,
+    Booking,
     Incoming,
     Interpretation,
     OpenCase,
     Outcome,
+    Seats,
     State,
     interpret,
     respond,
+    settle,
 )
 from bot.core.flows import Flows, load_flows
 
@@ -59,7 +62,11 @@ def say(state: State, text: str, flows: Flows, effects: Recorder | None = None,
     meaning = interpret(state, incoming, flows)
     if meaning is None:
         meaning = Interpretation("nlu_fallback", 0.9, "nlu")
-    return respond(state, incoming, meaning, now, flows, effects)
+    if effects is None:
+        return respond(state, incoming, meaning, now, flows)
+    seats = Seats(mine=tuple(Booking(key, "confirmed") for key in effects.signups(now)))
+    return settle(lambda told: respond(state, incoming, meaning, now, flows, seats, told),
+                  lambda action: effects.run(action.name, action.data, now))
 
 
 def conversation(flows: Flows, *texts: str, effects: Recorder | None = None) -> list[Outcome]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.flows import Flows, load_flows
-from bot.services import flowtests
+from bot.services import flowtest_runner, flowtests
 from tests.conftest import ROOT
 
 FLOWS_DIR = ROOT / "flows"
@@ -37,7 +37,7 @@ def _scenarios() -> list[Any]:
 @pytest.mark.parametrize(("path", "index"), _scenarios())
 def test_scenario(flows: Flows, path: Path, index: int) -> None:
     tests = flowtests.load_file(path, str(path.relative_to(ROOT)))  # an unreadable file fails here
-    result = flowtests.run_test(tests[index], flows)
+    result = flowtest_runner.run_test(tests[index], flows)
     assert result.ok, f"{tests[index].name}\n{result.report()}"
 
 
@@ -71,7 +71,7 @@ def test_a_failing_expectation_names_the_file_the_line_what_was_expected_and_wha
     path = write(tmp_path, TALK)
     [test] = flowtests.load_file(path)
 
-    result = flowtests.run_test(test, flows)
+    result = flowtest_runner.run_test(test, flows)
 
     assert not result.ok
     [failure] = result.failures
@@ -85,7 +85,7 @@ def test_a_failing_expectation_names_the_file_the_line_what_was_expected_and_wha
 def test_a_passing_test_reports_no_failure_and_keeps_the_conversation(tmp_path: Path, flows: Flows) -> None:
     [test] = flowtests.load_file(write(tmp_path, TALK.replace("mardi à 14h", "Quand pouvons-nous")))
 
-    result = flowtests.run_test(test, flows)
+    result = flowtest_runner.run_test(test, flows)
 
     assert result.ok, result.report()
     assert [sent for sent, _ in result.transcript] == ["0", "papiers"]
@@ -99,7 +99,7 @@ steps:
     expect: ["NOUS SOMMES FERMES", "lundi a 9h"]
 """))
 
-    assert flowtests.run_test(test, flows).ok
+    assert flowtest_runner.run_test(test, flows).ok
 
 
 def test_an_action_that_did_not_happen_is_a_failure(tmp_path: Path, flows: Flows) -> None:
@@ -110,7 +110,7 @@ steps:
     actions: [case_opened]
 """))
 
-    [failure] = flowtests.run_test(test, flows).failures
+    [failure] = flowtest_runner.run_test(test, flows).failures
 
     assert failure.line == 3
     assert "expected the actions [case_opened], but what happened was [none]" in failure.message
@@ -124,7 +124,7 @@ steps:
     actions: []
 """))
 
-    [failure] = flowtests.run_test(test, flows).failures
+    [failure] = flowtest_runner.run_test(test, flows).failures
 
     assert "expected the actions [none], but what happened was [case_opened]" in failure.message
 
@@ -137,7 +137,7 @@ steps:
   - send: "2"
 """))
 
-    [failure] = flowtests.run_test(test, flows).failures
+    [failure] = flowtest_runner.run_test(test, flows).failures
 
     assert "SMS long (at most 1)" in failure.message
 

@@ -1,4 +1,4 @@
-"""The flow checker (bot.core.flows_check): each kind of problem with its file, line and reason."""
+"""The flow checker (bot.core.flows.check_dir): each kind of problem with its file, line and reason."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 
 import bot.services.flows_store
 from bot import create_app
-from bot.core.flows import FlowError
-from bot.core.flows_check import Problem, check_dir
+from bot.core.flows import FlowError, Problem, check_dir
 from bot.services.flows_store import FlowsStore
 
 ROOT = Path(__file__).resolve().parent.parent

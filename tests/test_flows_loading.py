@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 import bot.services.flows_store
-from bot.core.flows import FlowError, load_flows
+from bot.core.flows import FlowError, check_dir, load_flows
+from bot.core.oncall import load_rota
 from bot.services.flows_store import FlowsStore
 
 FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
@@ -262,3 +263,37 @@ def test_a_broken_folder_stops_the_store_at_start(flows_dir: Path) -> None:
 
     with pytest.raises(FlowError):
         FlowsStore(flows_dir)
+
+
+# --- one validator -----------------------------------------------------------------------
+
+
+def test_loading_refuses_what_the_checker_refuses(flows_dir: Path) -> None:
+    # The urgent step was required by the checker only: `flows test` loaded what the app refused.
+    menu = flows_dir / "menu.yml"
+    text = menu.read_text(encoding="utf-8")
+    start = text.index("  urgent:\n    open_case: urgent\n")
+    end = text.index("  language:\n", start)
+    menu.write_text(text[:start] + text[end:], encoding="utf-8")
+
+    error = load_error(flows_dir)
+    first = check_dir(flows_dir).errors[0]
+
+    assert (error.file, error.line) == (first.file, first.line)
+    assert str(error).startswith(f"{first.file}:{first.line}: {first.message}" if first.line
+                                 else f"{first.file}: {first.message}")
+    assert any("'urgent'" in p.message for p in check_dir(flows_dir).errors)
+
+
+def test_an_oncall_error_names_its_line(flows_dir: Path) -> None:
+    oncall = flows_dir / "oncall.yml"
+    line = edit(oncall, "      primary: astreinte2\n      backup: astreinte1\n    - days: [monday, tuesday",
+                "      primary: nobody\n      backup: astreinte1\n    - days: [monday, tuesday")
+    rota_line = line_of(oncall, "    - days: [monday]\n")
+
+    with pytest.raises(FlowError) as info:
+        load_rota(oncall)
+
+    assert info.value.file == "oncall.yml"
+    assert info.value.line == rota_line < line
+    assert "nobody" in str(info.value)

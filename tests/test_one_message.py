@@ -20,8 +20,7 @@ from bot.adapters.nlu import NluResult
 from bot.core import engine, naming
 from bot.core.engine import ActionResult, Incoming, Outcome, State, respond
 from bot.core.errors import NluUnavailable
-from bot.core.flows import Flows, load_flows
-from bot.core.flows_check import check_dir
+from bot.core.flows import Flows, check_dir, load_flows
 from bot.services import pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +81,12 @@ def say(flows: Flows, text: str, nlu: object, state: State | None = None,
     state = state or State(lang="fr", lang_locked=True)
     incoming = Incoming(text, reference="K7M2QX")
     meaning, _ = pipeline.understand(nlu, flows, state, incoming)  # type: ignore[arg-type]
-    return respond(state, incoming, meaning, now, flows, effects)
+    if effects is None:
+        return respond(state, incoming, meaning, now, flows)
+    seats = engine.Seats(free={key: effects.seats_left(key, now) for key in flows.workshops},  # type: ignore[misc]
+                         mine=tuple(engine.Booking(key, "confirmed") for key in effects.signups(now)))
+    return engine.settle(lambda told: respond(state, incoming, meaning, now, flows, seats, told),
+                         lambda action: effects.run(action.name, action.data, now))
 
 
 def reply(outcome: Outcome) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT, RasaServer
 
@@ -48,3 +49,18 @@ def test_without_a_file_it_chats_on_the_terminal(rasa_up: RasaServer, tmp_path: 
     result = simulate(rasa_up, stdin="bonjour\n2\n", tmp=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Répondez avec un chiffre" in result.stdout and "papiers" in result.stdout
+
+
+def test_the_moment_can_be_written_in_words_as_in_the_preview(app: Any) -> None:
+    with app.app_context():  # as the flask command gives it
+        result = app.test_cli_runner().invoke(args=["simulate", "--json", "-", "--at", "samedi 23:10"],
+                                              input="horaires\n")
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.output.splitlines()[-1])
+    assert line["text"] == "horaires" and line["replies"]
+
+
+def test_a_moment_it_does_not_understand_is_refused_naming_the_option(app: Any) -> None:
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["simulate", "--json", "-", "--at", "la lune"], input="")
+    assert result.exit_code == 2 and "--at" in result.output and "n'est pas une date" in result.output

@@ -88,8 +88,8 @@ def _send_alert(app: Flask, sessions: sessionmaker[Session], case_id: int, kind:
                 person: oncall.Person) -> None:
     """Send one alert of this kind for this case; a rerun after a crash sends it again only if
     it may never have left (better a duplicate than a missed crisis)."""
+    from bot import extensions
     from bot.adapters import twilio_api as twilio_client
-    from worker.jobs import _settings
 
     with sessions() as session:
         try:
@@ -108,7 +108,7 @@ def _send_alert(app: Flask, sessions: sessionmaker[Session], case_id: int, kind:
     text = (f"Relais: cas URGENT {reference}. Ouvrez {cfg['PUBLIC_BASE_URL']}/inbox/cases/{case_id}"
             if kind == "oncall" else
             f"Relais: cas URGENT {reference} sans reponse. Ouvrez {cfg['PUBLIC_BASE_URL']}/inbox/cases/{case_id}")
-    client = twilio_client.make_client(_settings(app))
+    client = extensions.twilio(app)
     try:
         sent = twilio_client.send(client, cfg["TWILIO_SMS_FROM"], person.phone, text, None)
     except TransportError as exc:

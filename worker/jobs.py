@@ -9,6 +9,7 @@ from functools import lru_cache
 import requests
 from flask import Flask
 
+from bot import extensions
 from bot.adapters.models import Contact, Message
 from bot.core.errors import TransportError
 
@@ -28,7 +29,7 @@ def send_message(message_id: int) -> str:
     with app.app_context():
         from bot.adapters import twilio_api as twilio_client
 
-        sessions = app.extensions["relais.services"].sessions
+        sessions = extensions.sessions(app)
         with sessions() as session, session.begin():
             message = session.get(Message, message_id)
             # Twilio also says "queued" for a message it accepted: once it gave a sid, never again
@@ -41,7 +42,7 @@ def send_message(message_id: int) -> str:
             template = message.template
         cfg = app.config
         sender = cfg["TWILIO_WHATSAPP_FROM"] if channel == "whatsapp" else cfg["TWILIO_SMS_FROM"]
-        client = twilio_client.make_client(_settings(app))
+        client = extensions.twilio(app)  # built once per app, kept for every job
         # Outside WhatsApp's 24-hour window only an approved template goes through: the text
         # travels as its one variable.
         content_sid = cfg["TWILIO_WHATSAPP_TEMPLATE_SID"] if template else None
@@ -66,13 +67,6 @@ def send_message(message_id: int) -> str:
         _finish(sessions, message_id, sent.status, sid=sent.sid)
         log.info("outbound %s accepted by Twilio", message_id)
         return sent.status
-
-
-def _settings(app: Flask):  # type: ignore[no-untyped-def]
-    from bot.config import Settings
-
-    fields = Settings.__dataclass_fields__
-    return Settings(**{name: app.config[name.upper()] for name in fields})
 
 
 def _finish(sessions, message_id: int, status: str, *, sid: str | None = None,  # type: ignore[no-untyped-def]

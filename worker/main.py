@@ -6,6 +6,7 @@ from typing import Any
 
 from rq import Worker
 
+from bot import extensions
 from worker.jobs import _app
 
 
@@ -14,7 +15,7 @@ class RelaisWorker(Worker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _app()
+        # The Twilio client (twilio.rest takes ~100 ms to import) is built once, here, and kept
+        # for every job; building it opens no connection.
+        extensions.twilio(_app())
         import twilio.rest.api.v2010.account.message  # noqa: F401
-
-        import bot.adapters.twilio_api  # noqa: F401 - twilio.rest takes ~100 ms to import: once, here

@@ -18,8 +18,8 @@ from bot.core.oncall import on_call
 from bot.core.text import day_reference
 
 if TYPE_CHECKING:
-    from bot.core.engine import Incoming
-    from bot.core.flows import Choice, Flows, WorkshopDef
+    from bot.core.conversation import Incoming
+    from bot.core.flowmodel import Choice, Flows, WorkshopDef
 
 
 SeatsLeft = Callable[[str], "int | None"]  # a workshop's key -> its free seats (None: unknown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
-from bot.core.flows import Flows
+from bot.core.flowmodel import Flows
 from bot.core.text import normalize
 
 FALLBACK_CONFIDENCE = 0.5

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from bot.core.text import WEEKDAY_NAMES
+
+WEEKDAYS = WEEKDAY_NAMES["en"]  # as centre.yml names the days of its weekly slots
 LOOKAHEAD_DAYS = 90
 _SLOT = re.compile(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from bot.core import yamlfile
 from bot.core.errors import FlowError
 from bot.core.hours import WEEKDAYS
 
@@ -54,10 +55,14 @@ class OnCall:
 
 
 def load_rota(path: Path) -> Rota:
-    """Read flows/oncall.yml; an absent file means nobody is on call."""
+    """Read flows/oncall.yml; an absent file means nobody is on call. Raise FlowError with the line."""
     if not path.exists():
         return Rota((), timedelta(minutes=DEFAULT_CLAIM_MINUTES))
-    doc = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("oncall") or {}
+    try:
+        tree = yamlfile.load(path.read_text(encoding="utf-8"), path.name)
+    except yaml.YAMLError as exc:
+        raise FlowError(path.name, yamlfile.error_line(exc), "this is not valid YAML") from None
+    doc = (tree or {}).get("oncall") or {}
     people = {key: Person(key, str(p["name"]), str(p["phone"])) for key, p in (doc.get("people") or {}).items()}
     shifts = tuple(_shift(raw, people, path.name) for raw in doc.get("rota") or ())
     minutes = int(doc.get("claim_within_minutes", DEFAULT_CLAIM_MINUTES))
@@ -67,7 +72,7 @@ def load_rota(path: Path) -> Rota:
         try:
             closed_days = (people[closed["primary"]], people[closed["backup"]] if closed.get("backup") else None)
         except KeyError as exc:
-            raise FlowError(path.name, None, f"closed_days names someone unknown ({exc})") from None
+            raise FlowError(path.name, _line(closed), f"closed_days names someone unknown ({exc})") from None
     return Rota(shifts, timedelta(minutes=minutes), closed_days)
 
 
@@ -78,8 +83,12 @@ def _shift(raw: dict[str, Any], people: dict[str, Person], file: str) -> Shift:
         primary = people[raw["primary"]]
         backup = people[raw["backup"]] if raw.get("backup") else None
     except (KeyError, ValueError) as exc:
-        raise FlowError(file, None, f"a rota line is incomplete or names someone unknown ({exc})") from None
+        raise FlowError(file, _line(raw), f"a rota line is incomplete or names someone unknown ({exc})") from None
     return Shift(days, start, end, primary, backup)
+
+
+def _line(node: Any) -> int | None:
+    return getattr(node, "line", None)
 
 
 def on_call(rota: Rota, now: datetime, closed_day: bool = False) -> OnCall | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from contextlib import suppress
+from datetime import date, datetime, timedelta
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _NON_WORD = re.compile(r"[^\w\s]+")
@@ -22,15 +23,18 @@ NUMBER_WORDS = {
     "eight": 8, "nine": 9, "ten": 10,
 }
 
-# Day names and abbreviations people type, mapped to Python's weekday numbers.
+# The one weekday table: the days, Monday first (Python's weekday numbers), in each language.
+WEEKDAY_NAMES = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "nl": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+    "en": ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+}
+# Day names and the abbreviations people type, mapped to Python's weekday numbers.
 WEEKDAY_WORDS = {
-    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5,
-    "dimanche": 6, "lun": 0, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
-    "maandag": 0, "dinsdag": 1, "woensdag": 2, "donderdag": 3, "vrijdag": 4,
-    "zaterdag": 5, "zondag": 6, "ma": 0, "di": 1, "wo": 2, "do": 3, "vr": 4, "za": 5,
-    "zo": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-    "saturday": 5, "sunday": 6, "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4,
-    "sat": 5, "sun": 6,
+    **{name: day for names in WEEKDAY_NAMES.values() for day, name in enumerate(names)},
+    "lun": 0, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6,
+    "ma": 0, "di": 1, "wo": 2, "do": 3, "vr": 4, "za": 5, "zo": 6,
+    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
 }
 # Short forms that are also common words ("ma" soeur, "do" you) only count next to a
 # question about opening ("ouvert", "open").
@@ -45,6 +49,7 @@ RELATIVE_DAYS = {
     "tonight": 0, "vandaag": 0, "vanavond": 0, "demain": 1, "dmain": 1, "2main": 1,
     "tomorrow": 1, "tmrw": 1, "morgen": 1, "apresdemain": 2, "overmorgen": 2,
 }
+_MOMENT = re.compile(r"([a-z.]+)\s*(?:a\s+)?(\d{1,2})\s*(?:[:h]\s*(\d{2})?)?")
 _DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?\b")
 
 
@@ -54,7 +59,7 @@ def clean(text: str) -> str:
 
 
 def strip_accents(text: str) -> str:
-    """'Réouverture' -> 'Reouverture'."""
+    """'Réouverture' -> 'Reouverture': the one accent stripper."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -133,3 +138,38 @@ def _explicit_date(match: re.Match[str], today: date) -> date | None:
         return candidate if candidate >= today else date(today.year + 1, month, day)
     except ValueError:
         return None
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """A local moment from '2026-11-28T23:10', 'Saturday 23:10', 'samedi 23h10' or 'demain 9h'.
+
+    A weekday means the next such day from today (today included); now gives the timezone.
+    Raise ValueError with a message for the admin (in French) when the text is not understood.
+    """
+    raw = text.strip()
+    with suppress(ValueError):
+        moment = datetime.fromisoformat(raw)
+        return moment.replace(tzinfo=now.tzinfo) if moment.tzinfo is None else moment.astimezone(now.tzinfo)
+    match = _MOMENT.fullmatch(strip_accents(raw.lower()).replace("'", "").replace("’", ""))
+    if not match:
+        raise ValueError(f"« {raw} » n'est pas une date : écrivez par exemple « samedi 23:10 » "
+                         "ou « 2026-11-28 23:10 ».")
+    word, hour, minute = match.group(1).rstrip("."), int(match.group(2)), int(match.group(3) or 0)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"« {raw} » : l'heure doit être entre 00:00 et 23:59.")
+    if word in RELATIVE_DAYS:
+        day = now.date() + timedelta(days=RELATIVE_DAYS[word])
+    else:
+        weekday = _weekday_prefix(word)
+        if weekday is None:
+            raise ValueError(f"« {match.group(1)} » n'est pas un jour : écrivez lundi, mardi... ou Monday, "
+                             "Tuesday... ou maandag, dinsdag...")
+        day = now.date() + timedelta(days=(weekday - now.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=now.tzinfo)
+
+
+def _weekday_prefix(word: str) -> int | None:
+    """The one weekday whose name (in any language) starts with word, of 3 letters or more."""
+    found = {day for names in WEEKDAY_NAMES.values() for day, name in enumerate(names)
+             if len(word) >= 3 and name.startswith(word)}
+    return found.pop() if len(found) == 1 else None

@@ -6,12 +6,9 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.core.flows import FlowError, Flows
-
-if TYPE_CHECKING:  # imported late below, so that `python -m bot.core.flows_check` runs it only once
-    from bot.core.flows_check import Report
+from bot.core.flows import FlowError, Flows, Report, check_dir
+from bot.core.flows.report import as_error
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 2.0  # seconds between looks at the files' modification times
@@ -20,7 +17,7 @@ CHECK_EVERY = 2.0  # seconds between looks at the files' modification times
 class FlowsStore:
     """Loads flows at start (a folder with errors stops the app) and picks up valid edits later.
 
-    Every version goes through the whole checker (bot.core.flows_check), so an edit with an error
+    Every version goes through the one validator (bot.core.flows.check_dir), so an edit with an error
     (a missing step, a text too long for SMS, ...) never reaches the people who write in.
     """
 
@@ -31,12 +28,12 @@ class FlowsStore:
         self.directory = Path(directory)
         self._lock = threading.Lock()
         self._stamp = self._fingerprint()
-        report = _check(self.directory)
+        report = check_dir(self.directory)
         self.last_report: Report = report  # the newest check, refused or not (for the admin page)
         self.last_error: FlowError | None = None
         self._flows: Flows | None = report.flows if report.flows is not None and report.ok else None
         if self._flows is None:
-            self.last_error = _as_error(report)
+            self.last_error = as_error(report)
             if strict:
                 raise self.last_error
             log.error("flows refused at start, nothing to serve until they are fixed: %s", self.last_error)
@@ -66,14 +63,14 @@ class FlowsStore:
     def _reload(self, stamp: tuple[tuple[str, int, int], ...]) -> None:
         self._stamp = stamp
         try:
-            report = _check(self.directory)
+            report = check_dir(self.directory)
         except Exception as exc:  # a bug in the checker must not stop the bot: keep serving
             log.exception("flow check failed, still serving version %s", self.version)
             self.last_error = FlowError("?", None, f"the check itself failed ({exc.__class__.__name__})")
             return
         self.last_report = report
         if report.flows is None or not report.ok:
-            self.last_error = _as_error(report)
+            self.last_error = as_error(report)
             log.error("flow edit refused, still serving version %s: %s", self.version,
                       self.last_error)
             return
@@ -81,18 +78,3 @@ class FlowsStore:
         self.last_error = None
         log.info("flows reloaded: version %s (%d warnings)", self._flows.version, len(report.warnings))
 
-
-def _check(directory: Path) -> Report:
-    from bot.core.flows_check import check_dir
-
-    return check_dir(directory)
-
-
-def _as_error(report: Report) -> FlowError:
-    """The first error of a report as a FlowError, saying how many more there are."""
-    first = report.errors[0] if report.errors else None
-    if first is None:  # cannot happen: a report without flows has an error
-        return FlowError("?", None, "the flows could not be loaded")
-    more = len(report.errors) - 1
-    tail = f" (and {more} more; `flask --app bot flows check` lists them all)" if more else ""
-    return FlowError(first.file, first.line, first.message + tail)

@@ -9,42 +9,38 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters import metrics
 from bot.adapters.models import Contact, Message, StandingChange, utcnow
-from bot.adapters.nlu import NluClient, NluResult
-from bot.core import engine, fallback, media, sms, triage
-from bot.core.engine import Incoming, Interpretation, Labelled, OpenCase, OptIn, OptOut, State
-from bot.core.errors import NluUnavailable
+from bot.adapters.nlu import NluClient
+from bot.core import media, sms
+from bot.core.conversation import Incoming, Labelled, OpenCase, OptIn, OptOut, Outcome, State
 from bot.core.flows import Flows
 from bot.core.privacy import pseudonym
-from bot.core.spelling import Speller
-from bot.core.text import clean, strip_accents, without_greeting
+from bot.core.text import clean
 from bot.services import cases
 from bot.services.cases import SAFE_REPLY, new_reference
+from bot.services.inbound import BadRequest, InboundForm, parse_form
+from bot.services.turn import Seating, Turn
+from bot.services.understanding import close_call, for_nlu, greetings, triage_first, understand
+
+# The webhook, the simulator and the tests find these here, where the inbound path starts.
+__all__ = ["SAFE_REPLY", "BadRequest", "InboundForm", "Services", "for_nlu", "get_or_create_contact",
+           "handle_inbound", "new_reference", "parse_form", "understand"]
+_close_call, _greetings, _triage = close_call, greetings, triage_first  # read by the tests of each
 
 log = logging.getLogger(__name__)
 
 MAX_STORED_BODY = 10_000
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
-# Two intents whose confidences are closer than this are a close call: the bot asks which one
-# is meant instead of guessing. DIET's confidences are nearly always 1.0 or near 0, so the
-# margin is wide. Measured on nlu/eval/intents.yml, clean and noisy (716 readings, 2026-12-01):
-# 0.9 asks for 11 of the 44 misreads (the right intent is one of the two choices in 8) and
-# for 8 of the 672 right readings; 0.5 asks for 6 misreads (4) and 6 right readings.
-CLOSE_CALL_MARGIN = 0.9
-# Words of address after a greeting ("bonjour madame,"): set aside with it before the NLU.
-ADDRESS_WORDS = frozenset({"madame", "monsieur", "mme", "mr", "mevrouw", "meneer", "madam", "sir", "mrs"})
 
 
 class StateStore(Protocol):
@@ -64,62 +60,8 @@ class Services:
     pseudonym_key: str
     escalate: Callable[[int, str], None] | None = None  # None: nothing leaves (simulator)
     # the database actions of a flow (workshop sign-ups) for one contact; None: none available
-    effects: Callable[[int, Flows], engine.Effects] | None = None
+    effects: Callable[[int, Flows], Seating] | None = None
     counted: bool = True  # False for scratch runs (simulator, preview, flow tests): not in /metrics
-
-
-@dataclass(frozen=True)
-class InboundForm:
-    """The fields of Twilio's inbound request that Relais uses."""
-
-    sid: str
-    address: str
-    body: str
-    num_media: int = 0
-    media: tuple[dict[str, str], ...] = ()
-    opt_out_type: str = ""  # Twilio's OptOutType (STOP, START, HELP) when its opt-out handling acts
-
-    @property
-    def channel(self) -> str:
-        """'whatsapp' for whatsapp:+... senders, else 'sms'."""
-        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
-
-    @property
-    def country(self) -> str | None:
-        """The sender's country code from the number (BE, FR, ...), or None."""
-        number = self.address.removeprefix("whatsapp:")
-        try:
-            return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-        except phonenumbers.NumberParseException:
-            return None
-
-
-class BadRequest(ValueError):
-    """The request lacks what is needed to answer anyone."""
-
-
-def parse_form(form: Mapping[str, str]) -> InboundForm:
-    """Read Twilio's form fields; raise BadRequest when there is no sender."""
-
-    def get(name: str) -> str:
-        # PostgreSQL text cannot hold NUL: keep a visible trace of it instead.
-        return str(form.get(name) or "").replace("\x00", "\ufffd")
-
-    address = str(get("From") or "").strip()
-    if not address:
-        raise BadRequest("no From")
-    sid = str(get("MessageSid") or get("SmsMessageSid") or "").strip()[:64] or f"local-{uuid.uuid4().hex}"
-    try:
-        num_media = max(0, min(int(get("NumMedia") or 0), 10))
-    except ValueError:
-        num_media = 0
-    attachments = tuple(
-        {"url": str(get(f"MediaUrl{i}") or ""), "type": str(get(f"MediaContentType{i}") or "")}
-        for i in range(num_media)
-    )
-    location = media.location_of(form)  # WhatsApp: Latitude, Longitude, Address, Label
-    return InboundForm(sid, address[:64], str(get("Body") or ""), num_media,
-                       attachments + ((location,) if location else ()), get("OptOutType").strip().upper()[:16])
 
 
 @dataclass(frozen=True)
@@ -218,7 +160,7 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     message_id, contact_id = stored.message_id, stored.contact_id
     state = svc.states.load(contact_id)
     if state.lang is None and stored.language:
-        state = engine.State(lang=stored.language, lang_locked=True)
+        state = State(lang=stored.language, lang_locked=True)
     incoming = Incoming(clean(form.body), form.channel, form.num_media, form.country,
                         reference=stored.reference or new_reference(), opted_out=stored.opted_out,
                         opt_out_type=form.opt_out_type, message_id=message_id,
@@ -227,94 +169,18 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     if stored.owned and meaning.goto != "urgent":  # a social worker holds this thread: the bot is silent
         _record(svc, form, message_id, contact_id, None, [], review=review)
         return []
-    effects = svc.effects(contact_id, flows) if svc.effects else None
-    outcome = engine.respond(state, incoming, meaning, svc.clock(), flows, effects)
-    outcome = media.acknowledge(outcome, incoming, flows, svc.clock())  # a person looks at what was sent
+    now = svc.clock()
+    turn = Turn(state, incoming, meaning, now, flows, svc.effects(contact_id, flows) if svc.effects else None)
+    outcome = turn.first()
     replies = _record(svc, form, message_id, contact_id, outcome, outcome.replies, review,
-                      reference=incoming.reference, known_language=stored.language)
-    svc.states.save(contact_id, outcome.state)
+                      reference=incoming.reference, known_language=stored.language, turn=turn)
+    svc.states.save(contact_id, turn.outcome.state)
     return replies
 
 
-def _triage(text: str, meaning: Interpretation, flows: Flows) -> Interpretation:
-    """Safety first: the crisis lexicon and the NLU's urgent intent decide before any flow."""
-    if flows.crisis is None or not text:
-        return meaning
-    from_nlu = meaning.source == "nlu"
-    verdict = triage.assess(text, flows.crisis, meaning.intent if from_nlu else None,
-                            meaning.confidence if from_nlu else 0.0)
-    if verdict.priority == "urgent":
-        return Interpretation("urgent", meaning.confidence if from_nlu else 1.0, meaning.source,
-                              goto="urgent", language=meaning.language, reason=verdict.reason)
-    if meaning.intent == "urgent" and meaning.goto is None:
-        # the NLU or the keywords say urgent but the triage does not confirm it: a person looks
-        return replace(meaning, goto=flows.human,
-                       reason=verdict.reason or f"to check: {meaning.source} urgent ({meaning.confidence:.2f})")
-    return meaning
-
-
-def understand(nlu: NluClient | None, flows: Flows, state: State, incoming: Incoming,
-               message_id: int = 0, counted: bool = False) -> tuple[Interpretation, str | None]:
-    """What a message means: menu and keywords, else the NLU (or its fallback) and the words of the
-    lists (procedures, workshops: `engine.by_names`), then the triage.
-
-    Returns the meaning and, when the NLU could not answer, why the message needs a review.
-    """
-    meaning, review = engine.interpret(state, incoming, flows), None
-    if meaning is None:
-        meaning, review = _free_text(nlu, incoming.text, flows, message_id, counted)
-        meaning = engine.by_names(meaning, incoming.text, flows)  # "ameli": the words of the lists
-    return _triage(incoming.text, media.route(meaning, incoming, flows, state), flows), review
-
-
-def _free_text(nlu: NluClient | None, text: str, flows: Flows, message_id: int,
-               counted: bool) -> tuple[Interpretation, str | None]:
-    if nlu is not None:
-        try:
-            started = time.perf_counter()
-            result = nlu.parse(for_nlu(text, flows, nlu.speller), message_id=str(message_id))
-            if counted:
-                metrics.NLU_SECONDS.observe(time.perf_counter() - started)
-            return Interpretation(result.intent, result.confidence, "nlu",
-                                  alternatives=_close_call(result, flows)), None
-        except NluUnavailable as exc:
-            if counted:
-                metrics.NLU_FAILURES.inc()
-            log.warning("NLU unavailable for inbound %s (%s): keyword fallback", message_id, exc)
-    intent, confidence = fallback.classify(text, flows)
-    return Interpretation(intent, confidence, "fallback"), "nlu_unavailable"
-
-
-def for_nlu(text: str, flows: Flows, speller: Speller | None = None) -> str:
-    """The text as the NLU reads it best: a leading greeting set aside, lower case, no accents,
-    typos mended (never in a crisis word: "pendre" must not become "prendre")."""
-    text = strip_accents(without_greeting(text, _greetings(flows))).lower()
-    if speller is None:
-        return text
-    return speller.text(text, keep=flows.crisis.crisis_words if flows.crisis else frozenset())
-
-
-def _greetings(flows: Flows) -> frozenset[str]:
-    """The one-word greetings of the flows' greet intent, and words of address."""
-    route = flows.intents.get("greet")
-    words = {w for ws in route.keywords.values() for w in ws if " " not in w} if route else set()
-    return frozenset(words) | ADDRESS_WORDS
-
-
-def _close_call(result: NluResult, flows: Flows) -> tuple[str, ...]:
-    """The two best intents when they are too close to call and both can be offered, else ()."""
-    if result.runner_up is None or result.intent == "urgent":
-        return ()
-    second, confidence = result.runner_up
-    pair = (result.intent, second)
-    if result.confidence - confidence >= CLOSE_CALL_MARGIN or not engine.can_ask_between(pair, flows):
-        return ()
-    return pair
-
-
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
-            outcome: engine.Outcome | None, replies: list[str], review: str | None,
-            reference: str = "", known_language: str | None = None) -> list[str]:
+            outcome: Outcome | None, replies: list[str], review: str | None,
+            reference: str = "", known_language: str | None = None, turn: Turn | None = None) -> list[str]:
     prepared = [sms.prepare(text, form.channel) for text in replies]
     escalate: list[tuple[int, str]] = []
     values: dict[str, object] = {"processed_at": utcnow(), "status": "processed"}
@@ -324,6 +190,12 @@ def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
         values.update(intent=outcome.intent, confidence=outcome.confidence, understood_by=outcome.source,
                       language=outcome.language, priority=outcome.priority)
     with svc.sessions() as session, session.begin():
+        if turn is not None and outcome is not None:
+            # the sign-ups first, in this transaction: SQLite's one write lock is taken at the first write,
+            # so messages that sign up at once wait for the seats inside the action, not before it
+            outcome = turn.settle(session)
+            prepared = [sms.prepare(text, form.channel) for text in outcome.replies]
+            values["priority"] = outcome.priority
         # by id, without loading the rows: one UPDATE for the message, one for the contact if needed
         session.execute(update(Message).where(Message.id == message_id).values(**values))
         if outcome is not None and outcome.actions:
@@ -341,6 +213,8 @@ def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
                                 encoding=info.encoding if form.channel == "sms" else None))
     for case_id, priority in escalate:
         _escalate(svc, case_id, priority)
+    if turn is not None and turn.seating is not None:
+        turn.seating.schedule_planned()  # the reminders the actions planned, now that they are committed
     if svc.counted:
         metrics.INBOUND.labels(outcome.source if outcome else "none").inc()
     log.info("inbound %s answered: intent=%s by=%s replies=%d", message_id,
@@ -391,7 +265,7 @@ def _escalate(svc: Services, case_id: int, priority: str) -> None:
 def _safe_reply(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     """The bot could not answer: say a person will read it, and open a case so one does."""
     language = stored.language or "fr"
-    outcome = engine.Outcome(State(lang=language), [SAFE_REPLY],
+    outcome = Outcome(State(lang=language), [SAFE_REPLY],
                              [OpenCase("normal", "the bot could not answer this message (processing error)")],
                              None, 0.0, "normal", language, "error")
     try:

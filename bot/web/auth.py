@@ -39,6 +39,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import extensions
 from bot.adapters.models import AuditEntry, User
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def audit(db: Session, action: str, *, user_id: int | None = None, case_id: int 
 
 def db_sessions() -> sessionmaker[Session]:
     """The app's database sessions (the staff pages use them too)."""
-    return current_app.extensions["relais.services"].sessions  # type: ignore[no-any-return]
+    return extensions.sessions()
 
 
 # --- the app's security setup --------------------------------------------------------------

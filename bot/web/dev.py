@@ -30,6 +30,8 @@ from flask import (
 )
 from twilio.request_validator import RequestValidator
 
+from bot import extensions
+
 log = logging.getLogger(__name__)
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -57,7 +59,7 @@ PHONE_LOCATION = {"Latitude": "50.827433", "Longitude": "4.345916",
 
 
 def _redis() -> redis.Redis:
-    return current_app.extensions["relais.redis"]
+    return extensions.redis()
 
 
 def _sign(url: str, params: dict[str, str]) -> str:

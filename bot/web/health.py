@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from bot import extensions
 
 bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """200 while the database answers (the help line can then still reply); details per part."""
-    ext = current_app.extensions
     checks = {"database": "ok", "redis": "ok", "nlu": "ok"}
     try:
-        with ext["relais.services"].sessions() as session:
+        with extensions.sessions()() as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         checks["database"] = "down"
     try:
-        ext["relais.redis"].ping()
+        extensions.redis().ping()
     except redis.RedisError:
         checks["redis"] = "down"
-    if not ext["relais.nlu"].ping():
+    if not extensions.nlu().ping():
         checks["nlu"] = "down (keyword fallback in use)"
-    store = ext["relais.flows"]
+    store = extensions.flows_store()
     if store.last_error is not None:
         served = f"version {store.version} served" if store.version else "nothing served: safe replies only"
         checks["flows"] = f"refused ({store.last_error}); {served}"

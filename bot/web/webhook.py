@@ -9,6 +9,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import extensions
 from bot.adapters.models import Message
 from bot.services import pipeline
 
@@ -55,7 +56,7 @@ def inbound() -> Response:
     except pipeline.BadRequest as exc:
         log.warning("inbound request refused: %s", exc)
         return Response(str(MessagingResponse()), status=400, mimetype="text/xml")
-    return twiml(pipeline.handle_inbound(current_app.extensions["relais.services"], form))
+    return twiml(pipeline.handle_inbound(extensions.services(), form))
 
 
 @bp.post("/status")
@@ -66,7 +67,7 @@ def status() -> Response:
     new = request.form.get("MessageStatus", "")
     if new not in STATUS_RANK:
         return Response(status=204)
-    sessions = current_app.extensions["relais.services"].sessions
+    sessions = extensions.sessions()
     with sessions() as session, session.begin():
         message = session.scalars(select(Message).where(Message.sid == sid)).one_or_none()
         if message is None:

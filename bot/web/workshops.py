@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
+from bot import extensions
 from bot.adapters.models import Workshop, utcnow
 from bot.core.flows import Flows
 from bot.services import workshops
@@ -28,7 +29,7 @@ bp.before_request(require_login)
 
 
 def _flows() -> Flows:
-    return current_app.extensions["relais.services"].flows()  # type: ignore[no-any-return]
+    return extensions.flows()
 
 
 @bp.get("")
