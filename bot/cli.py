@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +13,14 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bot import extensions
 from bot.adapters import db
 from bot.adapters import outbox as outbound
+from bot.adapters.models import utcnow
 from bot.core.text import parse_moment
-from bot.services import pipeline, scratch
+from bot.services import pipeline, scratch, sweeper
 
 
 def register(app: Flask) -> None:
@@ -33,16 +35,14 @@ def register(app: Flask) -> None:
 
 @click.command("sweep")
 @click.option("--every", type=float, default=0, help="Sweep again every N seconds (the Procfile's sweeper).")
+@with_appcontext
 def sweep(every: float) -> None:
     """Re-enqueue cases never escalated, messages never sent and workshop reminders Redis lost."""
-    import time
-
-    from worker.escalation import sweep as run_sweep
-
+    services = extensions.services()
     while True:
-        result = run_sweep()
-        if not every or result != "0 cases, 0 messages, 0 reminders":
-            click.echo(result)
+        swept = sweeper.sweep(services.sessions, extensions.redis(), services.flows, utcnow())
+        if swept or not every:  # a sweeper that runs every 30 s says something only when it did something
+            click.echo(str(swept))
         if not every:
             return
         time.sleep(every)

@@ -17,7 +17,7 @@ from bot.adapters.models import Case, Contact, Message, utcnow
 from bot.config import DEV_TEMPLATE_SID
 from bot.core import sms
 from bot.web.dev import SENT_KEY
-from bot.web.inbox import mask, waited
+from bot.web.inbox_display import mask, waited
 from tests.conftest import Phone, csrf_of, log_in, make_user, rows, run_worker_burst, wait_for
 
 CRISIS = "je vais me suicider ce soir"

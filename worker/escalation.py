@@ -7,24 +7,20 @@ escalated once (escalated_at), and each alert (on-call, backup) exists once per 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters import outbox as outbound
-from bot.adapters.models import Alert, Case, Contact, Message, utcnow
+from bot.adapters.models import Alert, Case, utcnow
 from bot.core import hours, oncall
 from bot.core.errors import TransportError
 from worker.jobs import _app
 
 log = logging.getLogger(__name__)
-
-SWEEP_AFTER_SECONDS = 30  # a case not escalated after this long is re-enqueued
-ORPHAN_AFTER_SECONDS = 120  # an inbound message still unanswered after this long lost its web process
 
 
 def escalate_case(case_id: int) -> str:
@@ -132,76 +128,3 @@ def _mark(sessions: sessionmaker[Session], case_id: int, kind: str, status: str,
         alert.status, alert.sid, alert.error_code = status, sid, code
         if status == "sent":
             alert.sent_at = utcnow()
-
-
-def sweep() -> str:
-    """Re-enqueue what Redis lost: cases never escalated, outbox messages never sent, reminders."""
-    app = _app()
-    with app.app_context():
-        sessions = app.extensions["relais.services"].sessions
-        connection = app.extensions["relais.redis"]
-        cutoff = utcnow().timestamp() - SWEEP_AFTER_SECONDS
-        with sessions() as session:
-            cases = [(c.id, c.priority) for c in session.scalars(
-                select(Case).where(Case.status == "open", Case.escalated_at.is_(None)))
-                if c.opened_at.timestamp() < cutoff]
-            messages = [m.id for m in session.scalars(
-                select(Message).where(Message.direction == "out", Message.status == "queued",
-                                      Message.sid.is_(None)))  # with a sid, Twilio has it
-                if m.created_at.timestamp() < cutoff]
-        orphans = _answer_orphans(sessions, utcnow() - timedelta(seconds=ORPHAN_AFTER_SECONDS))
-        cases += [(case_id, "normal") for case_id, _ in orphans if case_id]
-        messages += [reply_id for _, reply_id in orphans if reply_id]
-        for case_id, priority in cases:
-            outbound.enqueue_escalation(connection, case_id, priority)
-        for message_id in messages:
-            outbound.enqueue(connection, message_id)
-        if cases or messages:
-            log.warning("sweeper re-enqueued %d cases and %d messages", len(cases), len(messages))
-        from worker.workshops import sweep_reminders
-
-        reminders = sweep_reminders()
-        return f"{len(cases)} cases, {len(messages)} messages, {reminders} reminders, {len(orphans)} unanswered"
-
-
-def _answer_orphans(sessions: Any, before: datetime) -> list[tuple[int | None, int | None]]:
-    """Inbound messages stored but never answered (the web process died in between).
-
-    Each gets what the webhook's safe reply gives: an SMS saying a person will read it (not
-    to people who texted STOP) and an open case, so that a person does. The conditional
-    UPDATE makes two sweepers handle a message once. Returns (case id, reply id) pairs.
-    """
-    from bot.services.pipeline import SAFE_REPLY, new_reference
-
-    done: list[tuple[int | None, int | None]] = []
-    with sessions() as session:
-        ids = list(session.scalars(select(Message.id).where(
-            Message.direction == "in", Message.processed_at.is_(None), Message.created_at < before)))
-    for message_id in ids:
-        with sessions() as session, session.begin():
-            taken = session.execute(update(Message).where(Message.id == message_id, Message.processed_at.is_(None))
-                                    .values(processed_at=utcnow(), status="processed", needs_review=True,
-                                            review_reason="not_answered"))
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            message = session.get(Message, message_id)
-            contact = session.get(Contact, message.contact_id) if message else None
-            if message is None or contact is None:
-                continue
-            case_id = reply_id = None
-            if contact.owner_id is None and not session.scalars(
-                    select(Case.id).where(Case.contact_id == contact.id, Case.status == "open")).first():
-                case = Case(contact_id=contact.id, message_id=message.id, priority="normal",
-                            reason="a message got no answer (the web process stopped); sent the safe reply",
-                            reference=new_reference(), opened_at=utcnow())
-                session.add(case)
-                session.flush()
-                case_id = case.id
-            if not contact.opted_out:
-                reply = outbound.create(session, contact, SAFE_REPLY, source="bot")
-                reply.in_reply_to_id = message.id
-                session.flush()
-                reply_id = reply.id
-            done.append((case_id, reply_id))
-            log.warning("inbound %s was never answered: safe reply %s, case %s", message_id, reply_id, case_id)
-    return done

@@ -8,7 +8,6 @@ that must not touch production.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters import metrics
-from bot.adapters.models import Case, Contact, Message, StandingChange, utcnow
+from bot.adapters.models import Contact, Message, StandingChange, utcnow
 from bot.adapters.nlu import NluClient
 from bot.core import media, sms
 from bot.core.conversation import Incoming, Labelled, OpenCase, OptIn, OptOut, Outcome, State
 from bot.core.flows import Flows
 from bot.core.privacy import pseudonym
 from bot.core.text import clean
+from bot.services import cases
+from bot.services.cases import SAFE_REPLY, new_reference
 from bot.services.inbound import BadRequest, InboundForm, parse_form
 from bot.services.turn import Seating, Turn
 from bot.services.understanding import close_call, for_nlu, greetings, triage_first, understand
@@ -39,10 +40,7 @@ _close_call, _greetings, _triage = close_call, greetings, triage_first  # read b
 log = logging.getLogger(__name__)
 
 MAX_STORED_BODY = 10_000
-REFERENCE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the first copy's answer
-SAFE_REPLY = ("Message bien recu. Un travailleur social le lira. / Bericht ontvangen, "
-              "een maatschappelijk werker leest het. / Message received, a social worker will read it.")
 
 
 class StateStore(Protocol):
@@ -101,7 +99,7 @@ def _store(svc: Services, form: InboundForm) -> Stored:
                 contact = _new_contact(svc, form)
                 session.add(contact)
             else:  # a new contact has no case yet: no query
-                case = _open_case(session, contact.id)
+                case = cases.open_case_of(session, contact.id)
             message = Message(contact=contact, direction="in", sid=form.sid, channel=form.channel,
                               body=form.body[:MAX_STORED_BODY], num_media=form.num_media,
                               media=list(form.media) or None, status="received")
@@ -180,16 +178,6 @@ def _process(svc: Services, form: InboundForm, stored: Stored) -> list[str]:
     return replies
 
 
-def new_reference() -> str:
-    """A short reference a person can read out on the phone: no 0/O, 1/I look-alikes."""
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
-def _open_case(session: Session, contact_id: int) -> Case | None:
-    query = select(Case).where(Case.contact_id == contact_id, Case.status == "open").order_by(Case.id.desc())
-    return session.scalars(query).first()
-
-
 def _record(svc: Services, form: InboundForm, message_id: int, contact_id: int,
             outcome: Outcome | None, replies: list[str], review: str | None,
             reference: str = "", known_language: str | None = None, turn: Turn | None = None) -> list[str]:
@@ -240,23 +228,9 @@ def _apply_actions(session: Session, actions: list[object], contact: Contact, me
     escalate = []
     for action in actions:
         if isinstance(action, OpenCase):
-            case = _open_case(session, contact.id)
-            if case is None:
-                case = Case(contact_id=contact.id, message_id=message.id, priority=action.priority,
-                            reason=action.reason[:255], reference=reference or new_reference(),
-                            opened_at=now)
-                session.add(case)
-            elif action.priority == "urgent" and case.priority != "urgent":
-                # a waiting case becomes urgent: it is escalated again, as urgent
-                case.priority, case.reason, case.escalated_at = "urgent", action.reason[:255], None
-                case.opened_at = now
-            else:
-                # the person's answers (talk flow) complete a waiting normal case; no new alert
-                if case.priority == action.priority == "normal":
-                    case.reason = action.reason[:255]
-                continue
-            session.flush()
-            escalate.append((case.id, case.priority))
+            case = cases.open_or_raise(session, contact.id, message.id, action.priority, action.reason, now, reference)
+            if case is not None:
+                escalate.append((case.id, case.priority))
         elif isinstance(action, OptOut | OptIn):
             _change_standing(session, contact, message, action)
         elif isinstance(action, Labelled):

@@ -198,7 +198,7 @@ def ready_for_offer_answer(state: State, flows: Flows) -> State:
 
 
 def _needs_template(contact: Contact, now: datetime) -> bool:
-    from bot.web.inbox import needs_template
+    from bot.core.whatsapp import needs_template
 
     return needs_template(contact, now)
 

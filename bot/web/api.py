@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
 
 from bot.adapters.models import Case, Contact
+from bot.services.case_queries import contacts_of, ordered_cases, user_names
 from bot.web import auth
-from bot.web.inbox import ordered_cases, user_names
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -53,8 +52,7 @@ def cases() -> tuple[Response, int] | Response:
         if status not in STATUSES:
             return jsonify(error=f"status must be one of: {', '.join(STATUSES)}"), 400
         found = ordered_cases(db, status)
-        query = select(Contact).where(Contact.id.in_({k.contact_id for k in found}))
-        contacts = {c.id: c for c in db.scalars(query)}
+        contacts = contacts_of(db, found)
         names = user_names(db, (k.claimed_by_id for k in found))
         auth.audit(db, "api_cases", user_id=user.id, detail=f"status={status} count={len(found)}")
         return jsonify([_case(k, contacts[k.contact_id], names) for k in found])
