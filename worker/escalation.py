@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import extensions
 from bot.adapters import outbox as outbound
 from bot.adapters.models import Alert, Case, utcnow
 from bot.core import hours, oncall
@@ -27,7 +28,7 @@ def escalate_case(case_id: int) -> str:
     """Put the case in the queue (escalated_at) and, out of hours, text the on-call worker."""
     app = _app()
     with app.app_context():
-        sessions = app.extensions["relais.services"].sessions
+        sessions = extensions.services(app).sessions
         with sessions() as session:
             case = session.get(Case, case_id)
             if case is None or case.status != "open":
@@ -47,7 +48,7 @@ def escalate_case(case_id: int) -> str:
 
 
 def _alert_on_call(app: Flask, sessions: sessionmaker[Session], case_id: int, now: datetime) -> str:
-    flows = app.extensions["relais.services"].flows()
+    flows = extensions.services(app).flows()
     local = hours.local(flows.schedule, now)
     if hours.open_until(flows.schedule, local) is not None:
         return "open hours: the team sees it in the inbox"
@@ -58,7 +59,7 @@ def _alert_on_call(app: Flask, sessions: sessionmaker[Session], case_id: int, no
         return "nobody on call"
     _send_alert(app, sessions, case_id, "oncall", duty.primary)
     if duty.backup is not None:
-        outbound.queue(app.extensions["relais.redis"], "urgent").enqueue_in(
+        outbound.queue(extensions.redis(app), "urgent").enqueue_in(
             flows.rota.claim_within, "worker.escalation.check_claimed", case_id,
             job_id=f"check-claimed-{case_id}", failure_ttl=outbound.FAILURE_TTL)
     return "on-call alerted"
@@ -68,13 +69,13 @@ def check_claimed(case_id: int) -> str:
     """Alert the backup when nobody claimed an urgent case in time."""
     app = _app()
     with app.app_context():
-        sessions = app.extensions["relais.services"].sessions
+        sessions = extensions.services(app).sessions
         with sessions() as session:
             case = session.get(Case, case_id)
             if case is None or case.status != "open" or case.claimed_by_id is not None:
                 return "claimed or closed"
             opened_at = case.opened_at
-        flows = app.extensions["relais.services"].flows()
+        flows = extensions.services(app).flows()
         now = hours.local(flows.schedule, opened_at + flows.rota.claim_within)
         day = hours.day_hours(flows.schedule, now.date())
         duty = oncall.on_call(flows.rota, now, closed_day=bool(day.holiday or day.closure))
@@ -88,7 +89,6 @@ def _send_alert(app: Flask, sessions: sessionmaker[Session], case_id: int, kind:
                 person: oncall.Person) -> None:
     """Send one alert of this kind for this case; a rerun after a crash sends it again only if
     it may never have left (better a duplicate than a missed crisis)."""
-    from bot import extensions
     from bot.adapters import twilio_api as twilio_client
 
     with sessions() as session:

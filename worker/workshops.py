@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import extensions
 from bot.adapters import outbox as outbound
 from bot.adapters.models import utcnow
 from bot.services import workshops
@@ -16,8 +17,8 @@ def send_reminder(reminder_id: int) -> str:
     """Do a due reminder once (see bot.services.workshops.run_reminder), then hand its message to the sender."""
     app = _app()
     with app.app_context():
-        services = app.extensions["relais.services"]
-        connection = app.extensions["relais.redis"]
+        services = extensions.services(app)
+        connection = extensions.redis(app)
         ran = workshops.run_reminder(services.sessions, services.flows(), reminder_id, utcnow())
         if ran.kind == "offer" and ran.contact_id is not None:
             # "OUI" must answer the offer, not a yes/no question left open in the conversation
@@ -31,10 +32,3 @@ def send_reminder(reminder_id: int) -> str:
         log.info("reminder %s: %s", reminder_id, ran.outcome)
         return ran.outcome
 
-
-def sweep_reminders() -> int:
-    """Sync the workshops with the flows and re-enqueue reminders Redis lost; how many were."""
-    app = _app()
-    with app.app_context():
-        services = app.extensions["relais.services"]
-        return workshops.sweep(services.sessions, app.extensions["relais.redis"], services.flows(), utcnow())

@@ -54,6 +54,7 @@ from bot.core import answers
 from bot.core.conversation import Incoming, State
 from bot.core.flows import Flows, WorkshopDef
 from bot.core.text import normalize
+from bot.core.whatsapp import needs_template
 from bot.core.workshop_times import after_quiet, before_quiet, is_quiet, reminder_times, starts_at, until_text
 from bot.services.seats import (
     JOB,
@@ -133,7 +134,7 @@ def run_reminder(sessions: sessionmaker[Session], flows: Flows, reminder_id: int
         text = reminder_text(kind, workshop, flows, contact.language or flows.default_language, now,
                              signup.offer_expires_at)
         message = outbound.create(session, contact, text, source="system")
-        message.template = _needs_template(contact, now)
+        message.template = needs_template(contact, now)
         session.flush()
         changed(session, update(Reminder).where(Reminder.id == reminder_id).values(message_id=message.id))
         session.commit()
@@ -195,12 +196,6 @@ def ready_for_offer_answer(state: State, flows: Flows) -> State:
         if words & answers_offer:
             return replace(state, step=None, data={})
     return state
-
-
-def _needs_template(contact: Contact, now: datetime) -> bool:
-    from bot.core.whatsapp import needs_template
-
-    return needs_template(contact, now)
 
 
 def reminder_text(kind: str, workshop: WorkshopDef, flows: Flows, lang: str, now: datetime,

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from bot.adapters.models import FlowVersion
 from bot.core.lang import LANGUAGES
 from bot.core.text import WEEKDAY_NAMES
+from bot.services.case_queries import user_names
 from bot.web import admin_history
 from bot.web.admin_files import (
     DEFAULT_TIMEZONE,
@@ -54,7 +55,6 @@ from bot.web.admin_files import (
 )
 from bot.web.admin_preview import CHANNELS, Refused, preview_from_form, run_preview
 from bot.web.auth import audit, db_sessions, require_login, secure_headers
-from bot.web.inbox import user_names
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from bot.adapters.models import FlowVersion
+from bot.services.case_queries import user_names
 from bot.web.admin_files import (
     check_edit,
     diff_lines,
@@ -25,7 +26,6 @@ from bot.web.admin_files import (
     write_atomically,
 )
 from bot.web.auth import audit, db_sessions
-from bot.web.inbox import user_names
 
 log = logging.getLogger(__name__)
 MAX_COMMENT = 200

@@ -10,8 +10,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
+from bot import extensions
 from bot.adapters.models import Case, Contact
 from bot.services.case_queries import contacts_of, ordered_cases, user_names
 from bot.web import auth
@@ -43,7 +44,7 @@ def _bearer() -> str:
 def cases() -> tuple[Response, int] | Response:
     """The cases in a status (default open), most urgent first, then the longest waiting."""
     status = request.args.get("status", "open")
-    sessions = current_app.extensions["relais.services"].sessions
+    sessions = extensions.sessions()
     with sessions() as db, db.begin():
         user = auth.user_for_api_token(db, _bearer())
         if user is None:

@@ -40,7 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import extensions
-from bot.adapters.models import AuditEntry, User
+from bot.adapters.models import User
+from bot.services.audit import record as audit
 
 log = logging.getLogger(__name__)
 security_log = logging.getLogger("relais.security")
@@ -140,13 +141,6 @@ def user_for_api_token(db: Session, token: str) -> User | None:
         return None
     query = select(User).where(User.api_token_hash == token_digest(token), User.active.is_(True))
     return db.scalars(query).one_or_none()
-
-
-def audit(db: Session, action: str, *, user_id: int | None = None, case_id: int | None = None,
-          detail: str | None = None) -> None:
-    """Record who did what; the caller commits with the action itself."""
-    db.add(AuditEntry(user_id=user_id, action=action, case_id=case_id,
-                      detail=detail[:255] if detail else None))
 
 
 def db_sessions() -> sessionmaker[Session]:

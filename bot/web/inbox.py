@@ -30,12 +30,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from bot import extensions
 from bot.adapters import twilio_media
 from bot.adapters.models import utcnow
 from bot.core import whatsapp
 from bot.core.flows import FlowError, Flows
 from bot.services import case_queries, cases
-from bot.services.case_queries import Conversation, is_failed, user_names
+from bot.services.case_queries import Conversation, is_failed
 from bot.web.auth import db_sessions, require_login, secure_headers
 from bot.web.inbox_display import (
     ERROR_LABELS,
@@ -46,9 +47,6 @@ from bot.web.inbox_display import (
     shown_as,
     sms_rules,
 )
-
-# bot/web/admin.py imports user_names from here; its home is bot.services.case_queries
-__all__ = ["bp", "user_names"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -62,7 +60,7 @@ OUTCOMES = ("Information donnée", "Rendez-vous fixé", "Réorienté vers un ser
 def _served() -> Flows | None:
     """The flows, or None while the app has no valid version (the inbox must still work)."""
     try:
-        return current_app.extensions["relais.services"].flows()  # type: ignore[no-any-return]
+        return extensions.flows()
     except FlowError:
         return None
 
@@ -164,7 +162,7 @@ def _act(case_id: int, action: Callable[[Session], cases.Done], done: str | None
     """Run the action (cases.run: one transaction, then the outbox to the worker) and say how it went."""
     back = url_for("inbox.thread", case_id=case_id)
     try:
-        result = cases.run(db_sessions(), current_app.extensions["relais.redis"], action)
+        result = cases.run(db_sessions(), extensions.redis(), action)
     except case_queries.NotFound:
         abort(404)
     except cases.Refused as refusal:
