@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
+from bot.core import yamlfile
 from bot.core.text import normalize
 
 MIN_LENGTH = 5
@@ -86,7 +86,7 @@ def vocabulary(folder: Path) -> set[str]:
     """Every word of the examples of the Rasa YAML files in folder, normalised."""
     words: set[str] = set()
     for path in sorted(Path(folder).glob("*.yml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yamlfile.load(path.read_text(encoding="utf-8"), path.name, fast=True) or {}
         for block in doc.get("nlu", []):
             for line in str(block.get("examples", "")).splitlines():
                 example = _EXAMPLE.match(line)
