@@ -54,7 +54,6 @@ __all__ = ["ACTIONS_WITH_RESULTS", "CLOSE_CALL", "MAX_CHAIN", "MAX_REPLY", "OPTE
 MAX_CHAIN = 6  # steps followed in one turn through `next`
 MAX_REPLY = 1600  # Twilio's limit for one message body
 STOP_HINT = "stop_hint"  # the one-line question for a sentence that holds "stop"
-_pick_list = pick_list  # flows_check lists a pick step as the engine does
 
 
 def respond(state: State, message: Incoming, meaning: Interpretation, now: datetime, flows: Flows,

@@ -20,6 +20,7 @@ from bot.core.flowmodel import Flows, Step
 from bot.core.flows.paths import get, line_of, name_of, text_paths
 from bot.core.flows.report import Check
 from bot.core.flows.walk import roots, said_after
+from bot.core.lists import pick_list
 from bot.core.sms import GSM7_BASIC, GSM7_EXTENSION, prepare, segment_info
 
 REFERENCE = "K7M2QX"  # a case reference as people get it: 6 characters
@@ -180,8 +181,7 @@ class Budget:
     def _shown(self, step: Step) -> list[str]:
         """The workshops a `pick` step lists: the upcoming ones (a person's sign-ups: up to 3)."""
         assert step.pick is not None
-        upcoming = engine._pick_list(replace(step, pick=replace(step.pick, source="workshops")),
-                                     self.flows, self.now, None)
+        upcoming = pick_list(replace(step, pick=replace(step.pick, source="workshops")), self.flows, self.now)
         return upcoming[:3] if step.pick.source == "signups" else upcoming
 
     def own_text(self, step: Step, lang: str) -> str:
